@@ -1,0 +1,48 @@
+"""Access control: one helper per object. Each returns the object or raises Http404.
+
+No view or consumer filters by team inline; they all come through here.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from .models import Branch, Membership, Team
+
+
+def memberships_for_user(user):
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("team")
+
+
+def get_membership(user, team) -> Membership:
+    try:
+        return Membership.objects.get(user=user, team=team)
+    except Membership.DoesNotExist:
+        raise Http404("No such team") from None
+
+
+def get_team_for_user(user, slug) -> Team:
+    if not user.is_authenticated:
+        raise Http404("No such team")
+    try:
+        return Team.objects.for_user(user).get(slug=slug)
+    except Team.DoesNotExist:
+        raise Http404("No such team") from None
+
+
+def get_branch_for_user(user, code) -> Branch:
+    """The branch with this code in one of the user's teams, or 404."""
+    if not user.is_authenticated:
+        raise Http404("No such branch")
+    try:
+        return Branch.objects.for_user(user).select_related("team").get(code=code)
+    except (Branch.DoesNotExist, ValidationError, ValueError, TypeError):
+        # A code that is not a UUID is simply not found.
+        raise Http404("No such branch") from None
+
+
+async def aget_branch_for_user(user, code) -> Branch:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(get_branch_for_user)(user, code)

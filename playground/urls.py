@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from playground.teams import views as team_views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="compare:index", permanent=False)),
+    path("accounts/signup/", team_views.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("branches/", include("playground.teams.urls")),
+    path("compare/", include("playground.compare.urls")),
+    path("models/", include("playground.catalog.urls")),
+    path("usage/", include("playground.usage.urls")),
+    path("admin/", admin.site.urls),
+]

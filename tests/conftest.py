@@ -1,0 +1,97 @@
+"""The fixed cast: alice (owner of her team), bob (alice's teammate), charlie (an outsider).
+
+`simulator` serves gateway/simulator.py with daphne on a real loopback port.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "nt_live_testtoken_secret_0123456789abcd"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+
+def start_daphne(app, port, env=None):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """Base URL of a gateway simulator (fast: 5 ms to first token, 2 ms between chunks)."""
+    port = free_port()
+    proc = start_daphne(
+        "gateway.simulator:app",
+        port,
+        {"SIMULATOR_TTFT_MS": "5", "SIMULATOR_INTERVAL_MS": "2", "SIMULATOR_CHUNKS": "12"},
+    )
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-123")
+
+
+@pytest.fixture
+def team(alice):
+    from playground.teams.models import Team
+
+    return Team.objects.get(memberships__user=alice, personal=True)
+
+
+@pytest.fixture
+def bob(django_user_model, team):
+    from playground.teams.models import Membership
+
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw-bob-123")
+    Membership.objects.create(user=bob, team=team, role=Membership.Role.MEMBER)
+    return bob
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    return django_user_model.objects.create_user("charlie", "charlie@example.com", "pw-charlie-123")
+
+
+@pytest.fixture
+def branch(team, alice, simulator):
+    from playground.teams.models import Branch
+
+    b = Branch(team=team, name="Simulator", base_url=simulator, is_simulator=True, created_by=alice)
+    b.set_token(TOKEN)
+    b.save()
+    return b

@@ -255,3 +255,9 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# In development whitenoise serves straight from the app folders (no collectstatic).
+WHITENOISE_USE_FINDERS = DEBUG
+# At start-up, rows still `streaming` after this long were left by a crash: mark them
+# `interrupted`. Long enough to never touch a live stream of another server process.
+RUN_STALE_SECONDS = env_int("RUN_STALE_SECONDS", 3600)

@@ -88,7 +88,17 @@ def charlie(django_user_model):
 
 
 @pytest.fixture
-def branch(team, alice, simulator):
+def catalog(db):
+    """The model catalog. A migration loads it, but transactional tests flush the tables."""
+    from gateway.catalog import seed
+    from gateway.models import GatewayModel
+
+    if not GatewayModel.objects.exists():
+        seed()
+
+
+@pytest.fixture
+def branch(team, alice, simulator, catalog):
     from playground.teams.models import Branch
 
     b = Branch(team=team, name="Simulator", base_url=simulator, is_simulator=True, created_by=alice)

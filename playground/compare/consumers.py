@@ -1,5 +1,173 @@
+"""`/ws/compare/`: the browser's socket for side-by-side runs (DESIGN.md section 5).
+
+`receive_json` never awaits a stream: Channels handles one message at a time, so a
+stop or a disconnect would otherwise wait for the whole answer. Each model's stream is
+a task kept in `self.tasks`; disconnect cancels and awaits them all.
+"""
+
+import asyncio
+import json
+import logging
+from decimal import Decimal
+
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from playground.teams.access import aget_branch_for_user
+from playground.teams.validation import avalidate_base_url
+
+from . import runs
+from .relay import Outbox, relay_completion
+
+log = logging.getLogger(__name__)
+
+
+_swept = False
+
+
+async def sweep_once():
+    """Once per process, on the first socket: rows a crashed server left `streaming`
+    become `interrupted`. Only rows older than RUN_STALE_SECONDS, since other server
+    processes may be streaming now (`manage.py mark_interrupted` marks them all)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    count = await runs.amark_interrupted(settings.RUN_STALE_SECONDS)
+    if count:
+        log.warning("Marked %s request(s) left streaming by a crash as interrupted", count)
 
 
 class CompareConsumer(AsyncJsonWebsocketConsumer):
-    pass
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.user = user
+        await sweep_once()
+        self.tasks = {}  # completion code -> task
+        self.run_tasks = {}  # run code -> set of completion codes
+        self.waiters = set()  # one per run: sends run.done when its streams end
+        self.outbox = Outbox(self.send_json)
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Decode here rather than in receive_json: a malformed frame gets an error frame,
+        # and the socket stays open.
+        if text_data is None:
+            await self.send_error("Frames are JSON text.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("That frame is not valid JSON.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            await self.send_error("A frame is a JSON object with a type.")
+            return
+        kind = content.get("type")
+        if kind == "run":
+            await self.start_run(content)
+        elif kind == "stop":
+            self.stop(content)
+        elif kind == "ack":
+            self.outbox.ack(content.get("frames"))
+        elif kind == "ping":
+            self.outbox.frame({"type": "pong"})
+        else:
+            await self.send_error(f"Unknown frame type {kind!r}.")
+
+    async def send_error(self, message, **extra):
+        self.outbox.frame({"type": "error", "message": message, **extra})
+
+    async def start_run(self, content):
+        try:
+            request = runs.parse_run_frame(content)
+            branch = await aget_branch_for_user(self.user, request.branch_code)
+            # Checked again at run time: a host's DNS may have changed since it was saved.
+            base_url = await avalidate_base_url(branch.base_url)
+            token = branch.token()
+            run, planned = await runs.create_run(self.user, branch, request)
+        except runs.RunError as exc:
+            await self.send_error(str(exc))
+            return
+        except Http404:
+            await self.send_error("No such branch.")
+            return
+        except ValidationError as exc:
+            await self.send_error(f"This branch's base URL is refused: {' '.join(exc.messages)}")
+            return
+
+        run_code = str(run.code)
+        self.outbox.frame(
+            {
+                "type": "run.started",
+                "run": run_code,
+                "completions": [
+                    {"id": str(p.completion.code), "model": p.model, "notes": p.notes} for p in planned
+                ],
+            }
+        )
+        codes = set()
+        for p in planned:
+            code = str(p.completion.code)
+            task = asyncio.create_task(
+                relay_completion(p, base_url=base_url, token=token, messages=request.messages, outbox=self.outbox)
+            )
+            self.tasks[code] = task
+            codes.add(code)
+            task.add_done_callback(lambda _t, c=code: self.tasks.pop(c, None))
+        self.run_tasks[run_code] = codes
+        waiter = asyncio.create_task(self.run_done(run_code, [self.tasks[c] for c in codes]))
+        self.waiters.add(waiter)
+        waiter.add_done_callback(self.waiters.discard)
+
+    async def run_done(self, run_code, tasks):
+        frames = await asyncio.gather(*tasks, return_exceptions=True)
+        self.run_tasks.pop(run_code, None)
+        costs = [f.get("cost") for f in frames if isinstance(f, dict)]
+        known = [Decimal(c) for c in costs if c is not None]
+        self.outbox.frame(
+            {
+                "type": "run.done",
+                "run": run_code,
+                "cost": str(sum(known)) if known else None,
+                # False when a panel's cost is unknown: the total is then a lower bound.
+                "cost_complete": len(known) == len(tasks),
+            }
+        )
+
+    def stop(self, content):
+        completion = content.get("completion")
+        run = content.get("run")
+        if isinstance(completion, str) and completion:
+            task = self.tasks.get(completion)
+            if task is not None:
+                task.cancel()
+            return
+        if isinstance(run, str) and run:
+            for code in self.run_tasks.get(run, ()):
+                task = self.tasks.get(code)
+                if task is not None:
+                    task.cancel()
+            return
+        self.outbox.frame({"type": "error", "message": "stop needs a run or a completion."})
+
+    async def disconnect(self, code):
+        tasks = list(getattr(self, "tasks", {}).values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        waiters = list(getattr(self, "waiters", ()))
+        if waiters:
+            await asyncio.gather(*waiters, return_exceptions=True)
+        outbox = getattr(self, "outbox", None)
+        if outbox is not None:
+            await outbox.close()

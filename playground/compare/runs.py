@@ -1,0 +1,230 @@
+"""Run orchestration shared by the Compare consumer (and anything else that starts runs).
+
+A run is validated from a client frame, its rows are written once when it starts, each
+model's request then streams in its own task, and each Completion row is written once
+more when its request ends, whatever happened to it.
+"""
+
+import re
+from datetime import timedelta
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from gateway import pricing
+from gateway.catalog import normalize_model_id
+from gateway.models import GatewayModel
+from playground.teams.models import Membership
+
+from .models import Completion, Run
+
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$")
+ROLES = ("system", "user", "assistant")
+# Parameters a run may set, with the accepted range.
+PARAM_RANGES = {
+    "temperature": (float, 0.0, 2.0),
+    "top_p": (float, 0.0, 1.0),
+    "max_tokens": (int, 1, 200_000),
+    "seed": (int, -(2**31), 2**31 - 1),
+    "presence_penalty": (float, -2.0, 2.0),
+    "frequency_penalty": (float, -2.0, 2.0),
+}
+# Parameters some upstream models refuse with a hard 400 (gateway-spec.md section 5).
+SAMPLING_PARAMS = ("temperature", "top_p")
+PENALTY_PARAMS = ("presence_penalty", "frequency_penalty", "seed")
+
+
+class RunError(Exception):
+    """A run frame that cannot be accepted; the message is shown to the user as is."""
+
+
+@dataclass
+class RunRequest:
+    branch_code: str
+    models: list
+    messages: list
+    params: dict
+
+
+@dataclass
+class Planned:
+    """One model's request of a run: what to send and the row that logs it."""
+
+    completion: Completion
+    model: str
+    params: dict
+    notes: list = field(default_factory=list)
+
+
+def parse_run_frame(frame: dict) -> RunRequest:
+    branch = frame.get("branch")
+    if not isinstance(branch, str) or not branch:
+        raise RunError("Choose a branch.")
+    models = frame.get("models")
+    if not isinstance(models, list) or not models:
+        raise RunError("Choose at least one model.")
+    if len(models) > settings.RUN_MAX_MODELS:
+        raise RunError(f"A run compares at most {settings.RUN_MAX_MODELS} models.")
+    clean_models = []
+    for model in models:
+        if not isinstance(model, str) or not MODEL_ID_RE.match(model):
+            raise RunError("Model ids are short strings such as gpt-5-mini.")
+        model = normalize_model_id(model)
+        if model in clean_models:
+            raise RunError(f"{model} is listed twice.")
+        clean_models.append(model)
+    messages = frame.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RunError("Write a message to send.")
+    clean_messages = []
+    size = 0
+    for message in messages:
+        if not isinstance(message, dict):
+            raise RunError("Each message needs a role and a content.")
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            raise RunError("A message's role is system, user or assistant.")
+        if not isinstance(content, str):
+            raise RunError("A message's content must be text.")
+        size += len(content.encode())
+        if content.strip() or role != "system":
+            clean_messages.append({"role": role, "content": content})
+    if size > settings.RUN_MAX_MESSAGE_BYTES:
+        raise RunError(f"The messages are larger than the limit of {settings.RUN_MAX_MESSAGE_BYTES // 1024} KiB.")
+    if not any(m["role"] == "user" and m["content"].strip() for m in clean_messages):
+        raise RunError("Write a user message to send.")
+    return RunRequest(branch, clean_models, clean_messages, parse_params(frame.get("params") or {}))
+
+
+def parse_params(params) -> dict:
+    if not isinstance(params, dict):
+        raise RunError("params must be an object.")
+    clean = {}
+    for key, value in params.items():
+        if value is None or value == "":
+            continue
+        if key not in PARAM_RANGES:
+            raise RunError(f"Unknown parameter {key!r}.")
+        kind, low, high = PARAM_RANGES[key]
+        if isinstance(value, bool):
+            raise RunError(f"{key} must be a number.")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise RunError(f"{key} must be a number.") from None
+        if kind is int and number != value and not (isinstance(value, str) and str(number) == value.strip()):
+            raise RunError(f"{key} must be a whole number.")
+        if not low <= number <= high:
+            raise RunError(f"{key} must be between {low} and {high}.")
+        clean[key] = number
+    return clean
+
+
+def params_for_model(model: GatewayModel | None, model_id: str, params: dict):
+    """The parameters this model accepts, and a note for each one left out."""
+    params = dict(params)
+    notes = []
+
+    def drop(keys, why):
+        gone = [k for k in keys if k in params]
+        for k in gone:
+            del params[k]
+        if gone:
+            notes.append(f"{', '.join(gone)} left out: {why}.")
+
+    if model is not None and not model.temperature:
+        drop(SAMPLING_PARAMS, f"{model_id} does not accept it")
+    family = model_id.split("-")[0]
+    if family == "claude":
+        drop(PENALTY_PARAMS, "Claude models refuse penalties and seed")
+        if "temperature" in params and "top_p" in params:
+            drop(("top_p",), "Claude accepts only one of temperature and top_p")
+    elif model_id.startswith("gpt-oss"):
+        drop(PENALTY_PARAMS, "gpt-oss refuses penalties and seed")
+    elif family in ("qwen3", "qwen35", "gemma", "llama", "meta") or model_id.startswith(("qwen", "gemma", "llama", "meta-llama")):
+        drop(PENALTY_PARAMS, f"{model_id} refuses penalties and seed")
+    elif family == "gemini":
+        drop(("presence_penalty", "frequency_penalty"), "Gemini refuses penalties here")
+    if model is not None and model.max_output and params.get("max_tokens", 0) > model.max_output:
+        params["max_tokens"] = model.max_output
+        notes.append(f"max_tokens lowered to {model.max_output:,}, this model's output limit.")
+    return params, notes
+
+
+@sync_to_async
+def create_run(user, branch, request: RunRequest):
+    """Check the user may run on the branch, then write the run and one streaming row per model."""
+    membership = Membership.objects.filter(user=user, team_id=branch.team_id).first()
+    if membership is None or not membership.can_run:
+        raise RunError("Viewers cannot start runs on this team's branches.")
+    active = (
+        Completion.objects.filter(user=user, status=Completion.Status.STREAMING).values("run_id").distinct().count()
+    )
+    if active >= settings.RUN_MAX_CONCURRENT_PER_USER:
+        raise RunError(f"You already have {active} runs streaming; wait for one to finish or stop it.")
+    catalog = {m.id: m for m in GatewayModel.objects.filter(id__in=request.models)}
+    now = timezone.now()
+    with transaction.atomic():
+        run = Run.objects.create(
+            team_id=branch.team_id, user=user, branch=branch, messages=request.messages, params=request.params, created=now
+        )
+        planned = []
+        for model_id in request.models:
+            model = catalog.get(model_id)
+            params, notes = params_for_model(model, model_id, request.params)
+            completion = Completion(
+                run=run,
+                team_id=branch.team_id,
+                user=user,
+                branch=branch,
+                model=model_id,
+                endpoint="chat_completions",
+                started=now,
+                price=model.price_snapshot() if model else None,
+                notes=notes,
+            )
+            planned.append(Planned(completion, model_id, params, notes))
+        Completion.objects.bulk_create([p.completion for p in planned])
+    return run, planned
+
+
+def cost_of(usage, dialect, price, prompt_text, output_text):
+    """(tokens, cost, source, lines) for a finished request.
+
+    With the gateway's usage the cost is computed; without it, the tokens are counted
+    locally from the text and the cost is flagged as estimated (never 0, never silent).
+    """
+    tokens = pricing.tokens(usage, dialect)
+    buckets = pricing.buckets(usage, dialect)
+    source = Completion.CostSource.COMPUTED
+    if buckets is None:
+        source = Completion.CostSource.ESTIMATED
+        buckets = pricing.Buckets(
+            input=pricing.estimate_tokens(prompt_text), output=pricing.estimate_tokens(output_text)
+        )
+    total, lines = pricing.cost(buckets, price)
+    if total is None:
+        source = Completion.CostSource.UNPRICED if tokens.prompt is not None else Completion.CostSource.USAGE_MISSING
+    return tokens, total, source, lines
+
+
+def prompt_text(messages) -> str:
+    return "\n".join(m["content"] for m in messages)
+
+
+def mark_interrupted(older_than_seconds=None) -> int:
+    """Rows a crash left `streaming` become `interrupted` (keeping what they held)."""
+    rows = Completion.objects.filter(status=Completion.Status.STREAMING)
+    if older_than_seconds is not None:
+        rows = rows.filter(started__lt=timezone.now() - timedelta(seconds=older_than_seconds))
+    return rows.update(
+        status=Completion.Status.INTERRUPTED,
+        finished=timezone.now(),
+        error_message="The server stopped while this request was streaming.",
+    )
+
+
+amark_interrupted = sync_to_async(mark_interrupted)

@@ -1,0 +1,328 @@
+// Compare page: one websocket, one panel per model, deltas appended as they arrive.
+(() => {
+  "use strict";
+  const root = document.getElementById("compare");
+  if (!root) return;
+  const form = document.getElementById("compare-form");
+  const grid = document.getElementById("panel-grid");
+  const empty = document.getElementById("panels-empty");
+  const summary = document.getElementById("run-summary");
+  const runBtn = document.getElementById("run-btn");
+  const stopBtn = document.getElementById("stop-btn");
+  const conn = document.getElementById("conn");
+  const formError = document.getElementById("form-error");
+  const picker = document.getElementById("model-picker");
+  const filter = document.getElementById("model-filter");
+  const count = document.getElementById("model-count");
+  const template = document.getElementById("panel-template");
+  const maxModels = Number(root.dataset.maxModels || 8);
+  const ACK_EVERY = 16;
+
+  let socket = null;
+  let received = 0;
+  let currentRun = null;
+  let pendingRun = false;
+  let retryDelay = 500;
+  const panels = new Map(); // completion code -> panel state
+
+  // ---- model picker -------------------------------------------------------
+  const boxes = () => Array.from(picker.querySelectorAll("input[type=checkbox]"));
+  function updateCount() {
+    const chosen = boxes().filter((b) => b.checked).length;
+    count.textContent = `${chosen} / ${maxModels}`;
+    boxes().forEach((b) => { b.disabled = !b.checked && chosen >= maxModels; });
+  }
+  picker.addEventListener("change", updateCount);
+  filter.addEventListener("input", () => {
+    const q = filter.value.trim().toLowerCase();
+    picker.querySelectorAll(".model-option").forEach((el) => {
+      el.hidden = q && !el.dataset.search.includes(q);
+    });
+    picker.querySelectorAll("fieldset").forEach((fs) => {
+      fs.hidden = !fs.querySelector(".model-option:not([hidden])");
+    });
+  });
+  updateCount();
+
+  // ---- socket -------------------------------------------------------------
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+    received = 0;
+    socket.addEventListener("open", () => {
+      retryDelay = 500;
+      setConn("Connected", "ok");
+    });
+    socket.addEventListener("message", (event) => {
+      received += 1;
+      // Flow control: tell the server how far we have read, so a busy tab slows it down
+      // (deltas are merged server-side) instead of piling frames up in memory.
+      if (received % ACK_EVERY === 0) send({ type: "ack", frames: received });
+      let frame;
+      try { frame = JSON.parse(event.data); } catch { return; }
+      handle(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      if (event.code === 4401) { setConn("Signed out: reload the page to log in again", "error"); return; }
+      setConn("Disconnected, reconnecting…", "warn");
+      for (const p of panels.values()) {
+        if (!p.done) finishPanel(p, "interrupted", "badge-error", "The connection dropped before this answer finished.");
+      }
+      runEnded();
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 8000);
+    });
+  }
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function setConn(text, kind) {
+    conn.textContent = text;
+    conn.dataset.state = kind;
+  }
+
+  // ---- running ------------------------------------------------------------
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (currentRun || pendingRun) return;
+    const models = boxes().filter((b) => b.checked).map((b) => b.value);
+    const system = form.elements.system.value;
+    const prompt = form.elements.prompt.value;
+    if (!models.length) return showError("Choose at least one model.");
+    if (!prompt.trim()) return showError("Write a user message.");
+    const messages = [];
+    if (system.trim()) messages.push({ role: "system", content: system });
+    messages.push({ role: "user", content: prompt });
+    const params = {};
+    const temperature = form.elements.temperature.value;
+    const maxTokens = form.elements.max_tokens.value;
+    if (temperature !== "") params.temperature = Number(temperature);
+    if (maxTokens !== "") params.max_tokens = Number(maxTokens);
+    showError("");
+    if (!send({ type: "run", branch: form.elements.branch.value, models, messages, params })) {
+      return showError("Not connected to the server yet; try again in a moment.");
+    }
+    pendingRun = true;
+    runBtn.disabled = true;
+    runBtn.textContent = "Starting…";
+  });
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  stopBtn.addEventListener("click", () => {
+    if (currentRun) send({ type: "stop", run: currentRun });
+  });
+
+  function showError(message) {
+    formError.textContent = message;
+    formError.hidden = !message;
+  }
+
+  function runEnded() {
+    currentRun = null;
+    pendingRun = false;
+    runBtn.disabled = false;
+    runBtn.textContent = "Run";
+    stopBtn.disabled = true;
+  }
+
+  // ---- frames ---------------------------------------------------------------
+  function handle(frame) {
+    switch (frame.type) {
+      case "run.started": return startRun(frame);
+      case "delta": return delta(frame);
+      case "completion.done": return done(frame);
+      case "completion.error": return failed(frame);
+      case "completion.notice": return notice(frame);
+      case "run.done": return runDone(frame);
+      case "error":
+        if (pendingRun) { runEnded(); }
+        return showError(frame.message);
+      default: return undefined;
+    }
+  }
+
+  function startRun(frame) {
+    currentRun = frame.run;
+    pendingRun = false;
+    runBtn.textContent = "Running…";
+    stopBtn.disabled = false;
+    empty.hidden = true;
+    summary.hidden = true;
+    grid.textContent = "";
+    panels.clear();
+    grid.dataset.count = String(frame.completions.length);
+    const t0 = performance.now();
+    for (const c of frame.completions) {
+      const el = template.content.firstElementChild.cloneNode(true);
+      el.dataset.completion = c.id;
+      el.dataset.model = c.model;
+      el.querySelector(".panel-model").textContent = c.model;
+      const notes = el.querySelector(".panel-notes");
+      for (const n of c.notes || []) {
+        const li = document.createElement("li");
+        li.textContent = n;
+        notes.append(li);
+      }
+      const p = {
+        id: c.id, el, t0, firstAt: null, done: false,
+        text: el.querySelector(".panel-text"),
+        reasoning: el.querySelector(".panel-reasoning"),
+        status: el.querySelector(".panel-status"),
+        stop: el.querySelector(".panel-stop"),
+      };
+      p.stop.addEventListener("click", () => send({ type: "stop", completion: c.id }));
+      panels.set(c.id, p);
+      grid.append(el);
+    }
+    tick();
+  }
+
+  function tick() {
+    let live = false;
+    const now = performance.now();
+    for (const p of panels.values()) {
+      if (p.done) continue;
+      live = true;
+      setStat(p, ".s-latency", fmtMs(now - p.t0));
+    }
+    if (live) setTimeout(tick, 100);
+  }
+
+  function delta(frame) {
+    const p = panels.get(frame.completion);
+    if (!p || p.done) return;
+    if (p.firstAt === null) {
+      p.firstAt = performance.now();
+      setStat(p, ".s-ttft", fmtMs(p.firstAt - p.t0));
+      setStatus(p, "streaming", "badge-streaming");
+    }
+    if (frame.reasoning) {
+      p.reasoning.hidden = false;
+      p.reasoning.querySelector("pre").append(frame.reasoning);
+    }
+    if (frame.text) {
+      p.text.append(frame.text);
+      const body = p.el.querySelector(".panel-body");
+      if (body.scrollHeight - body.scrollTop - body.clientHeight < 40) body.scrollTop = body.scrollHeight;
+    }
+  }
+
+  function done(frame) {
+    const p = panels.get(frame.completion);
+    if (!p) return;
+    const cancelled = frame.status === "cancelled";
+    finishPanel(p, cancelled ? "stopped" : "done", cancelled ? "badge-warn" : "badge-ok");
+    if (frame.html && !cancelled) {
+      // Server-rendered markdown, sanitised there (markdown-it + nh3).
+      p.text.innerHTML = frame.html;
+      p.text.classList.add("markdown");
+    }
+    if (frame.ttft_ms != null) setStat(p, ".s-ttft", fmtMs(frame.ttft_ms));
+    if (frame.latency_ms != null) setStat(p, ".s-latency", fmtMs(frame.latency_ms));
+    setStat(p, ".s-speed", frame.tokens_per_s != null ? `${frame.tokens_per_s} tok/s` : "–");
+    const u = frame.usage;
+    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens ?? "?"}` : "unavailable");
+    setCost(p, frame.cost, frame.cost_source);
+  }
+
+  function failed(frame) {
+    const p = panels.get(frame.completion);
+    if (!p) return;
+    finishPanel(p, frame.status ? `error ${frame.status}` : "error", "badge-error");
+    const box = p.el.querySelector(".panel-error");
+    box.hidden = false;
+    box.textContent = "";
+    const title = document.createElement("strong");
+    title.textContent = errorTitle(frame);
+    const msg = document.createElement("div");
+    msg.textContent = frame.message;
+    box.append(title, msg);
+    if (frame.retry_after != null) {
+      const hint = document.createElement("div");
+      hint.className = "muted small";
+      hint.textContent = `Retry after ${frame.retry_after} s.`;
+      box.append(hint);
+    }
+    if (frame.code) {
+      const code = document.createElement("code");
+      code.textContent = frame.code;
+      box.append(code);
+    }
+    setCost(p, frame.cost, frame.cost_source);
+    setStat(p, ".s-latency", fmtMs(performance.now() - p.t0));
+  }
+
+  function notice(frame) {
+    const p = panels.get(frame.completion);
+    if (p) addNotes(p, [frame.message]);
+  }
+
+  function runDone(frame) {
+    if (frame.run !== currentRun) return;
+    runEnded();
+    summary.hidden = false;
+    const n = panels.size;
+    const cost = frame.cost != null ? `$${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
+    summary.textContent = `${n} model${n === 1 ? "" : "s"} · total cost ${cost}`;
+  }
+
+  // ---- helpers --------------------------------------------------------------
+  function finishPanel(p, label, badge, message) {
+    p.done = true;
+    p.stop.disabled = true;
+    setStatus(p, label, badge);
+    if (message) {
+      const box = p.el.querySelector(".panel-error");
+      box.hidden = false;
+      box.textContent = message;
+    }
+  }
+  function addNotes(p, notes) {
+    const ul = p.el.querySelector(".panel-notes");
+    for (const n of notes) {
+      const li = document.createElement("li");
+      li.textContent = n;
+      ul.append(li);
+    }
+  }
+  function setStatus(p, label, badge) {
+    p.status.textContent = label;
+    p.status.className = `badge panel-status ${badge}`;
+    p.el.dataset.status = label;
+  }
+  function setStat(p, selector, value) {
+    p.el.querySelector(selector).textContent = value;
+  }
+  function setCost(p, cost, source) {
+    const el = p.el.querySelector(".s-cost");
+    if (cost == null) {
+      el.textContent = source === "unpriced" ? "no price" : "unknown";
+      el.title = source === "unpriced" ? "This model's price is unknown." : "The gateway sent no usage.";
+      return;
+    }
+    el.textContent = `${source === "estimated" ? "~" : ""}$${fmtCost(cost)}`;
+    el.title = source === "estimated" ? "Estimated: the gateway sent no usage, tokens were counted locally." : "Computed from the gateway's usage.";
+  }
+  function errorTitle(frame) {
+    const titles = {
+      400: "Bad request", 401: "Invalid or missing credential", 403: "Not allowed", 404: "Not found",
+      413: "Request too large", 429: "Rate limited", 500: "Gateway error", 502: "Upstream failed",
+      503: "Gateway unavailable", 504: "Gateway timeout",
+    };
+    if (frame.status == null) return frame.code === "stream_cut" ? "Stream cut" : "Network error";
+    return titles[frame.status] || `HTTP ${frame.status}`;
+  }
+  function fmtMs(ms) {
+    return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  }
+  function fmtCost(cost) {
+    const n = Number(cost);
+    if (n === 0) return "0";
+    if (n < 0.01) return n.toPrecision(3);
+    return n.toFixed(4);
+  }
+
+  connect();
+})();

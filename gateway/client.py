@@ -108,7 +108,9 @@ def make_client(*, connect_timeout=10.0, read_timeout=120.0, max_connections=400
 
 
 def _headers(token):
-    return {"Authorization": f"Bearer {token}"}
+    # No token sends no header (an empty "Bearer " is an illegal header value): the gateway's 401 explains it.
+    token = (token or "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _rate_limit(headers):
@@ -189,7 +191,9 @@ def _transport_error(exc):
     if isinstance(exc, httpx.TimeoutException):
         return GatewayError(None, "timeout", "The request to the gateway timed out.")
     if isinstance(exc, httpx.ConnectError):
-        return GatewayError(None, "connection_error", "Could not connect to the gateway (connection refused or DNS failure).")
+        return GatewayError(
+            None, "connection_error", "Could not connect to the gateway (connection refused or DNS failure)."
+        )
     if isinstance(exc, httpx.RemoteProtocolError):
         return GatewayError(None, "stream_cut", "The gateway closed the connection before the answer was complete.")
     return GatewayError(None, "network_error", f"Network error talking to the gateway ({type(exc).__name__}).")
@@ -227,11 +231,14 @@ async def _stream(client, url, token, body, parse):
     done = False
     finished = False
     try:
-        async with client.stream("POST", url, json=body, headers=headers) as response:
+        # follow_redirects=False even if the caller's client follows: the token must not travel on.
+        async with client.stream("POST", url, json=body, headers=headers, follow_redirects=False) as response:
             if response.status_code >= 400:
                 raise error_from_body(response.status_code, await response.aread(), response.headers)
             if 300 <= response.status_code < 400:
-                raise GatewayError(response.status_code, "redirect", "The gateway answered with a redirect; check the base URL.")
+                raise GatewayError(
+                    response.status_code, "redirect", "The gateway answered with a redirect; check the base URL."
+                )
             yield ResponseInfo(response.status_code, _request_id(response.headers), _rate_limit(response.headers))
             source = EventSource(response)
             async for sse in source.aiter_sse():
@@ -241,7 +248,11 @@ async def _stream(client, url, token, body, parse):
                     break
                 if sse.event == "error":
                     code, message = _message_from(data)
-                    raise GatewayError(response.status_code, code or "stream_error", message or "The gateway reported an error mid-stream.")
+                    raise GatewayError(
+                        response.status_code,
+                        code or "stream_error",
+                        message or "The gateway reported an error mid-stream.",
+                    )
                 if not data:
                     continue
                 try:
@@ -258,7 +269,9 @@ async def _stream(client, url, token, body, parse):
                 except events.StreamPayloadError as exc:
                     code, message = _message_from(exc.payload)
                     raise GatewayError(
-                        response.status_code, code or "stream_error", message or "The gateway reported an error mid-stream."
+                        response.status_code,
+                        code or "stream_error",
+                        message or "The gateway reported an error mid-stream.",
                     ) from None
     except SSEError:
         raise GatewayError(None, "not_a_stream", "The gateway did not answer with an event stream.") from None
@@ -272,9 +285,13 @@ async def list_models(client: httpx.AsyncClient, *, base_url, token):
     """GET /v1/models: [{"id": ..., "enabled": bool}, ...] as the gateway lists them."""
     url = resolve_urls(base_url).models
     try:
-        response = await client.get(url, headers=_headers(token))
+        response = await client.get(url, headers=_headers(token), follow_redirects=False)
     except httpx.HTTPError as exc:
         raise _transport_error(exc) from None
+    if 300 <= response.status_code < 400:
+        raise GatewayError(
+            response.status_code, "redirect", "The gateway answered with a redirect; check the base URL."
+        )
     if response.status_code != 200:
         raise error_from_body(response.status_code, response.content, response.headers)
     try:

@@ -14,3 +14,6 @@ from playground.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# No collectstatic in tests: whitenoise serves from the app folders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

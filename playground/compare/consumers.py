@@ -109,9 +109,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
             {
                 "type": "run.started",
                 "run": run_code,
-                "completions": [
-                    {"id": str(p.completion.code), "model": p.model, "notes": p.notes} for p in planned
-                ],
+                "completions": [{"id": str(p.completion.code), "model": p.model, "notes": p.notes} for p in planned],
             }
         )
         codes = set()

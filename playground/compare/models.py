@@ -49,6 +49,7 @@ class Completion(models.Model):
         ESTIMATED = "estimated"  # no usage from the gateway: tokens counted locally
         UNPRICED = "unpriced"  # usage known, price unknown
         USAGE_MISSING = "usage_missing"  # neither usage nor an estimate
+        NOT_BILLED = "not_billed"  # refused before any output: the gateway bills nothing
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="completions")

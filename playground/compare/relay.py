@@ -8,14 +8,14 @@ written when its request ends (it was created when the run started).
 import asyncio
 import logging
 import time
-from datetime import timedelta
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.utils import timezone
 
+from gateway import pricing
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_chat
 from playground.http import gateway_client
@@ -96,11 +96,6 @@ class Outbox:
     async def _send(self, frame):
         self.sent += 1
         await self._send_json(frame)
-
-    async def flush(self):
-        """Wait until everything queued has been handed to the server (tests, shutdown)."""
-        while (self._pending or self._control) and not self._task.done():
-            await asyncio.sleep(0.001)
 
     async def close(self):
         self._closed = True
@@ -208,9 +203,13 @@ async def finish(completion, live: Live, messages):
     now_monotonic = time.monotonic()
     started = completion.started
     output = "".join(live.text)
-    tokens, cost, source, lines = cost_of(
-        live.usage, completion.endpoint, completion.price, prompt_text(messages), output
-    )
+    if live.error is not None and live.usage is None and not live.text and not live.reasoning:
+        # Refused (an error response, or no connection) before any output: nothing to bill.
+        tokens, cost, source, lines = pricing.tokens(None), None, Completion.CostSource.NOT_BILLED, []
+    else:
+        tokens, cost, source, lines = cost_of(
+            live.usage, completion.endpoint, completion.price, prompt_text(messages), output
+        )
     completion.status = live.status
     completion.finished = _wall(started, live.started_monotonic, now_monotonic)
     completion.first_token_at = (

@@ -6,8 +6,8 @@ more when its request ends, whatever happened to it.
 """
 
 import re
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -144,7 +144,9 @@ def params_for_model(model: GatewayModel | None, model_id: str, params: dict):
             drop(("top_p",), "Claude accepts only one of temperature and top_p")
     elif model_id.startswith("gpt-oss"):
         drop(PENALTY_PARAMS, "gpt-oss refuses penalties and seed")
-    elif family in ("qwen3", "qwen35", "gemma", "llama", "meta") or model_id.startswith(("qwen", "gemma", "llama", "meta-llama")):
+    elif family in ("qwen3", "qwen35", "gemma", "llama", "meta") or model_id.startswith(
+        ("qwen", "gemma", "llama", "meta-llama")
+    ):
         drop(PENALTY_PARAMS, f"{model_id} refuses penalties and seed")
     elif family == "gemini":
         drop(("presence_penalty", "frequency_penalty"), "Gemini refuses penalties here")
@@ -169,7 +171,12 @@ def create_run(user, branch, request: RunRequest):
     now = timezone.now()
     with transaction.atomic():
         run = Run.objects.create(
-            team_id=branch.team_id, user=user, branch=branch, messages=request.messages, params=request.params, created=now
+            team_id=branch.team_id,
+            user=user,
+            branch=branch,
+            messages=request.messages,
+            params=request.params,
+            created=now,
         )
         planned = []
         for model_id in request.models:

@@ -12,11 +12,14 @@ DEFAULT_MODELS = ["gpt-5-mini", "claude-haiku-4-5"]
 def index(request):
     runnable_teams = Membership.objects.filter(user=request.user).exclude(role=Membership.Role.VIEWER)
     branches = list(
-        Branch.objects.filter(team__in=runnable_teams.values("team")).select_related("team").order_by("team__name", "name")
+        Branch.objects.filter(team__in=runnable_teams.values("team"))
+        .select_related("team")
+        .order_by("team__name", "name")
     )
     models = list(GatewayModel.objects.listed().chat().order_by("provider", "id"))
     known = {m.id for m in models}
-    wanted = [normalize_model_id(m) for m in request.GET.get("models", "").split(",") if m.strip()]
+    # From the Models page: ?models=a,b,c (with JavaScript) or ?models=a&models=b (without).
+    wanted = [normalize_model_id(m.strip()) for v in request.GET.getlist("models") for m in v.split(",") if m.strip()]
     selected = [m for m in wanted if m in known][:8] or [m for m in DEFAULT_MODELS if m in known]
     providers = {}
     for model in models:

@@ -3,7 +3,7 @@
 No view or consumer filters by team inline; they all come through here.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from .models import Branch, Membership, Team
@@ -46,3 +46,32 @@ async def aget_branch_for_user(user, code) -> Branch:
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(get_branch_for_user)(user, code)
+
+
+def teams_managed_by(user):
+    """Teams where the user may add, edit and delete branches (owners and admins)."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(
+        memberships__user=user, memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+    )
+
+
+def _branch_with_role(user, code, allowed):
+    """The branch (404 for outsiders) if the user's role passes `allowed`, else 403."""
+    branch = get_branch_for_user(user, code)
+    membership = get_membership(user, branch.team)
+    if not allowed(membership):
+        # The user can see the branch, so a 404 would be a lie; say it is forbidden.
+        raise PermissionDenied("Your role in this team does not allow this.")
+    return branch
+
+
+def get_branch_for_runner(user, code) -> Branch:
+    """A branch the user may send requests through (everyone but viewers)."""
+    return _branch_with_role(user, code, lambda m: m.can_run)
+
+
+def get_branch_for_manager(user, code) -> Branch:
+    """A branch the user may edit or delete (owners and admins)."""
+    return _branch_with_role(user, code, lambda m: m.can_manage)

@@ -13,7 +13,9 @@ from django.core.exceptions import ImproperlyConfigured
 def _fernet(keys):
     if not keys:
         # Dev default: derived from SECRET_KEY (settings warns about it).
-        derived = base64.urlsafe_b64encode(hashlib.sha256(b"playground-tokens:" + settings.SECRET_KEY.encode()).digest())
+        derived = base64.urlsafe_b64encode(
+            hashlib.sha256(b"playground-tokens:" + settings.SECRET_KEY.encode()).digest()
+        )
         keys = (derived.decode(),)
     try:
         return MultiFernet([Fernet(k) for k in keys])

@@ -1,7 +1,177 @@
+"""The Usage page: totals by model from the daily rollup, then the team's request log.
+
+The log is keyset-paginated on (started, id), which the index completion_team_started_idx
+serves; no page ever counts the log (DESIGN.md section 8).
+"""
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.db.models import Q, Sum
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET
+
+from playground.compare.models import Completion
+from playground.teams.access import get_team_for_user, memberships_for_user
+
+from .models import UsageDaily
+
+PAGE_SIZE = 50
+PERIODS = {
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+}
+DEFAULT_PERIOD = "7d"
+MAX_CUSTOM_DAYS = 366
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_RE = re.compile(r"(\d{1,20})-(\d{1,20})")
+LOG_FIELDS = [
+    "started",
+    "finished",
+    "model",
+    "status",
+    "http_status",
+    "error_code",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "cost_source",
+    "user",
+    "user__username",
+    "branch",
+    "branch__name",
+    "branch__is_simulator",
+]
+
+
+def encode_cursor(completion):
+    """The position after which the next page starts: microseconds since 1970 and the id."""
+    return f"{(completion.started - EPOCH) // timedelta(microseconds=1)}-{completion.pk}"
+
+
+def decode_cursor(value):
+    match = _CURSOR_RE.fullmatch(value or "")
+    if not match:
+        return None
+    try:
+        return EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+    except OverflowError:
+        return None
+
+
+class Period:
+    """The log's [start, end) and the rollup's [first_day, last_day] for the query string."""
+
+    def __init__(self, params, now):
+        self.error = ""
+        self.key = params.get("period") or DEFAULT_PERIOD
+        today = timezone.localdate(now)
+        if self.key == "custom":
+            first = parse_date_or_none(params.get("from"))
+            last = parse_date_or_none(params.get("to")) or today
+            if first is None:
+                self.error = "Choose a start date for a custom period."
+            elif first > last:
+                self.error = "The start date is after the end date."
+            elif (last - first).days >= MAX_CUSTOM_DAYS:
+                self.error = f"A custom period spans at most {MAX_CUSTOM_DAYS} days."
+            if not self.error:
+                self.label = f"{date_format(first, 'M j, Y')} to {date_format(last, 'M j, Y')}"
+                self.first_day, self.last_day = first, last
+                self.start = timezone.make_aware(datetime.combine(first, time.min))
+                self.end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+                return
+            self.key = DEFAULT_PERIOD
+        if self.key not in PERIODS:
+            self.key = DEFAULT_PERIOD
+        self.label, delta = PERIODS[self.key]
+        self.start, self.end = now - delta, None
+        # The rollup is per day, so preset totals cover the whole days the period touches.
+        self.first_day, self.last_day = timezone.localdate(self.start), today
+
+
+def parse_date_or_none(value):
+    try:
+        return parse_date(value or "")
+    except ValueError:
+        return None
+
+
+def _totals(team, period):
+    rows = list(
+        UsageDaily.objects.filter(team=team, day__gte=period.first_day, day__lte=period.last_day)
+        .values("model")
+        .annotate(
+            requests=Sum("requests"),
+            errors=Sum("errors"),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+            cost=Sum("cost"),
+            unpriced=Sum("unpriced"),
+            estimated=Sum("estimated"),
+        )
+        .order_by("-cost", "model")
+    )
+    names = ["requests", "errors", "prompt_tokens", "completion_tokens", "unpriced", "estimated"]
+    grand = {name: sum(row[name] for row in rows) for name in names}
+    grand["cost"] = sum((row["cost"] for row in rows), Decimal(0))
+    return rows, grand
+
+
+def _log_page(team, period, cursor):
+    qs = Completion.objects.for_team(team).filter(started__gte=period.start)
+    if period.end is not None:
+        qs = qs.filter(started__lt=period.end)
+    if cursor is not None:
+        started, pk = cursor
+        qs = qs.filter(Q(started__lt=started) | Q(started=started, id__lt=pk))
+    rows = list(qs.select_related("user", "branch").only(*LOG_FIELDS).order_by("-started", "-id")[: PAGE_SIZE + 1])
+    # One row more than a page tells whether an older page exists, without counting.
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
 @login_required
+@require_GET
 def index(request):
-    return HttpResponse("todo")
+    memberships = sorted(memberships_for_user(request.user), key=lambda m: (m.team.name.lower(), m.team_id))
+    slug = request.GET.get("team")
+    if not slug and memberships:
+        # The user's own personal team first (others' personal teams they joined do not count).
+        default = next((m for m in memberships if m.team.personal and m.role == m.Role.OWNER), memberships[0])
+        slug = default.team.slug
+    if not slug:
+        return render(request, "usage/index.html", {"team": None, "memberships": memberships})
+    team = get_team_for_user(request.user, slug)
+    period = Period(request.GET, timezone.now())
+    cursor = decode_cursor(request.GET.get("cursor"))
+    totals, grand = _totals(team, period)
+    log, has_older = _log_page(team, period, cursor)
+
+    params = {"team": team.slug, "period": period.key}
+    if period.key == "custom":
+        params.update({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
+    older_url = f"?{urlencode({**params, 'cursor': encode_cursor(log[-1])})}" if has_older else ""
+    newest_url = f"?{urlencode(params)}" if cursor else ""
+    return render(
+        request,
+        "usage/index.html",
+        {
+            "team": team,
+            "memberships": memberships,
+            "period": period,
+            "periods": [(key, label) for key, (label, _) in PERIODS.items()],
+            "totals": totals,
+            "grand": grand,
+            "log": log,
+            "older_url": older_url,
+            "newest_url": newest_url,
+            "today": timezone.localdate(),
+        },
+    )

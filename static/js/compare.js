@@ -298,8 +298,13 @@
   function setCost(p, cost, source) {
     const el = p.el.querySelector(".s-cost");
     if (cost == null) {
-      el.textContent = source === "unpriced" ? "no price" : "unknown";
-      el.title = source === "unpriced" ? "This model's price is unknown." : "The gateway sent no usage.";
+      const labels = {
+        unpriced: ["no price", "This model's price is unknown."],
+        not_billed: ["none", "Refused before any output: nothing is billed."],
+      };
+      const [text, title] = labels[source] || ["unknown", "The gateway sent no usage."];
+      el.textContent = text;
+      el.title = title;
       return;
     }
     el.textContent = `${source === "estimated" ? "~" : ""}$${fmtCost(cost)}`;

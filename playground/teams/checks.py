@@ -1,0 +1,85 @@
+"""Does a branch's gateway answer with its token? Shared by the Branches page and commands."""
+
+import logging
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from gateway.client import GatewayError, list_models, stream_chat
+from gateway.models import GatewayModel
+from playground.http import gateway_client
+
+from .validation import avalidate_base_url
+
+log = logging.getLogger(__name__)
+
+# Used for the fallback probe when the catalog is empty.
+FALLBACK_MODEL = "gpt-5-mini"
+_TOKEN_RE = re.compile(r"nt_live_[A-Za-z0-9_\-]+")
+
+
+def scrub(message, token):
+    """A gateway may echo what it was sent; no token ever reaches a page or a log."""
+    if token:
+        message = message.replace(token, "[token]")
+    return _TOKEN_RE.sub("nt_live_[redacted]", message)[:500]
+
+
+async def _probe_model():
+    model = await GatewayModel.objects.chat().listed().values_list("id", flat=True).afirst()
+    return model or FALLBACK_MODEL
+
+
+async def _probe(branch, token):
+    """The model ids the gateway lists, or [] when it has no model list but can chat."""
+    client = gateway_client()
+    try:
+        models = await list_models(client, base_url=branch.base_url, token=token)
+        return [m["id"] for m in models]
+    except GatewayError as exc:
+        if exc.status != 404:
+            raise
+    # Some OpenAI-compatible gateways have no /v1/models: one token of chat proves the
+    # URL and the token work.
+    model = await _probe_model()
+    async for _event in stream_chat(
+        client,
+        base_url=branch.base_url,
+        token=token,
+        model=model,
+        messages=[{"role": "user", "content": "ping"}],
+        params={"max_tokens": 1},
+    ):
+        pass
+    return []
+
+
+async def check_branch(branch) -> tuple[bool, str]:
+    """Call the branch's gateway, record the result on the branch, return (ok, message)."""
+    token = branch.token()
+    now = timezone.now()
+    fields = ["last_checked", "last_check_error"]
+    try:
+        # The host's DNS may have changed since the URL was saved.
+        await avalidate_base_url(branch.base_url)
+        model_ids = await _probe(branch, token)
+    except ValidationError as exc:
+        ok, message = False, scrub(" ".join(exc.messages), token)
+    except GatewayError as exc:
+        status = f"HTTP {exc.status}: " if exc.status else ""
+        ok, message = False, scrub(f"{status}{exc.message}", token)
+    else:
+        ok = True
+        message = f"OK: {len(model_ids)} models listed." if model_ids else "OK: the gateway answered."
+        branch.last_ok = now
+        fields.append("last_ok")
+        if model_ids:
+            branch.model_ids = model_ids
+            fields.append("model_ids")
+    branch.last_checked = now
+    branch.last_check_error = "" if ok else message
+    await branch.asave(update_fields=fields)
+    # The branch code, never its token or URL credentials (the URL holds none).
+    log.info("branch check %s: %s", branch.code, "ok" if ok else message)
+    return ok, message

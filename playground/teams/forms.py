@@ -1,0 +1,112 @@
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+
+from .models import Branch
+from .validation import validate_base_url, validate_neon_branch_id
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+
+class BranchChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.team.name} / {obj.name}" if self.show_team else obj.name
+
+    show_team = False
+
+
+def _clean_token(value):
+    value = (value or "").strip()
+    if any(ch.isspace() for ch in value):
+        # Never echo the value: the message would put the token in the page.
+        raise ValidationError("The token must not contain spaces or line breaks.")
+    return value
+
+
+class BranchForm(forms.Form):
+    """Add a branch (with `teams`) or edit one (with `branch`; the team is then fixed)."""
+
+    team = forms.ModelChoiceField(queryset=None, to_field_name="slug", empty_label=None)
+    name = forms.CharField(max_length=100)
+    neon_branch_id = forms.CharField(
+        label="Neon branch id",
+        max_length=100,
+        required=False,
+        help_text="Optional, like br-winter-pond-aptw82ef.",
+    )
+    parent = BranchChoiceField(
+        queryset=None,
+        to_field_name="code",
+        required=False,
+        label="Parent branch",
+        help_text="Optional. A credential made on a branch also works on its descendants.",
+    )
+    base_url = forms.CharField(
+        label="Base URL",
+        max_length=500,
+        help_text="NEON_AI_GATEWAY_BASE_URL, or any OpenAI-compatible URL ending in /v1.",
+        widget=forms.URLInput(attrs={"placeholder": "https://br-...-api.ai.c-2.us-east-2.aws.neon.tech"}),
+    )
+    # render_value=False: a token is write-only and never sent back to the browser.
+    token = forms.CharField(
+        max_length=1000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="NEON_AI_GATEWAY_TOKEN (nt_live_...). Stored encrypted; never shown again.",
+    )
+
+    def __init__(self, *args, teams=None, branch=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.branch = branch
+        if branch is not None:
+            del self.fields["team"]
+            self.fields["parent"].queryset = (
+                Branch.objects.filter(team=branch.team).exclude(pk=branch.pk).select_related("team")
+            )
+            self.fields["token"].required = False
+            self.fields["token"].help_text = "Leave blank to keep the current token."
+        else:
+            self.fields["team"].queryset = teams
+            self.fields["parent"].queryset = Branch.objects.filter(team__in=teams).select_related("team")
+            self.fields["parent"].show_team = True
+
+    def clean_base_url(self):
+        return validate_base_url(self.cleaned_data["base_url"])
+
+    def clean_neon_branch_id(self):
+        return validate_neon_branch_id(self.cleaned_data["neon_branch_id"])
+
+    def clean_token(self):
+        return _clean_token(self.cleaned_data["token"])
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean(self):
+        data = super().clean()
+        team = self.branch.team if self.branch else data.get("team")
+        parent = data.get("parent")
+        name = data.get("name")
+        if team is not None and parent is not None:
+            if parent.team_id != team.pk:
+                self.add_error("parent", "The parent branch must belong to the same team.")
+            elif self.branch is not None and self._is_descendant(parent):
+                self.add_error("parent", "A branch cannot descend from itself.")
+        if team is not None and name:
+            clash = Branch.objects.filter(team=team, name__iexact=name)
+            if self.branch is not None:
+                clash = clash.exclude(pk=self.branch.pk)
+            if clash.exists():
+                self.add_error("name", "This team already has a branch with that name.")
+        return data
+
+    def _is_descendant(self, candidate):
+        seen = set()
+        while candidate is not None and candidate.pk not in seen:
+            if candidate.pk == self.branch.pk:
+                return True
+            seen.add(candidate.pk)
+            candidate = candidate.parent
+        return False

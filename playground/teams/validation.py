@@ -1,0 +1,131 @@
+"""What a branch may hold: a gateway base URL that is safe to call, a Neon branch id.
+
+The base URL is checked when it is saved and again before each outbound call (the
+compare consumer and the branch check use `avalidate_base_url`), because a host's DNS
+can change after it was saved. This is the SSRF guard of DESIGN.md section 6.
+"""
+
+import ipaddress
+import re
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+# Neon branch ids look like br-winter-pond-aptw82ef (gateway-spec.md section 13).
+NEON_BRANCH_ID_RE = re.compile(r"^br-[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+_syntax = URLValidator(schemes=["http", "https"])
+
+
+def allowed_hosts():
+    """Hosts that may use http and private addresses (the simulator on loopback)."""
+    return {host.strip().lower().strip("[]") for host in settings.GATEWAY_ALLOWED_HOSTS if host.strip()}
+
+
+def _refusal(ip):
+    """Why this address must not be called, or None when it is a public address."""
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        # ::ffff:10.0.0.1 reaches 10.0.0.1.
+        return _refusal(ip.ipv4_mapped)
+    for attribute, reason in (
+        ("is_unspecified", "an unspecified"),
+        ("is_loopback", "a loopback"),
+        ("is_link_local", "a link-local"),
+        ("is_multicast", "a multicast"),
+        ("is_private", "a private"),
+        ("is_reserved", "a reserved"),
+    ):
+        if getattr(ip, attribute):
+            return reason
+    if not ip.is_global:
+        # Shared address space (100.64.0.0/10) and the like: not on the internet either.
+        return "a non-public"
+    return None
+
+
+def _resolve(host, port):
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise ValidationError(
+            f"The host {host} could not be resolved (DNS lookup failed). Check the base URL.",
+            code="dns",
+        ) from None
+    addresses = []
+    for *_, sockaddr in infos:
+        # IPv6 scope ids (fe80::1%eth0) are not part of the address.
+        addresses.append(ipaddress.ip_address(sockaddr[0].split("%", 1)[0]))
+    if not addresses:
+        raise ValidationError(f"The host {host} has no address.", code="dns")
+    return addresses
+
+
+def validate_base_url(url: str) -> str:
+    """The normalised base URL, or ValidationError saying what is wrong with it.
+
+    Normalised: scheme and host in lower case, no trailing slash, nothing after the path.
+    """
+    url = (url or "").strip()
+    if not url:
+        raise ValidationError("Enter the gateway's base URL.", code="required")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValidationError("The base URL must start with https://.", code="scheme")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValidationError(
+            "The base URL must not contain a user name or password; put the token in the Token field.",
+            code="credentials",
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ValidationError("The base URL must not have a query string or fragment (?... or #...).", code="query")
+    try:
+        _syntax(url)
+    except ValidationError:
+        raise ValidationError("Enter a valid URL, like https://br-xxx-api.ai.c-2.us-east-2.aws.neon.tech.") from None
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValidationError("The base URL has an invalid port.", code="port") from None
+    if not host:
+        raise ValidationError("The base URL has no host.", code="host")
+
+    allowed = host in allowed_hosts()
+    if scheme == "http" and not allowed:
+        raise ValidationError(
+            "The base URL must use https. Plain http is allowed only for hosts listed in GATEWAY_ALLOWED_HOSTS.",
+            code="scheme",
+        )
+    if not allowed:
+        for ip in _resolve(host, port or (443 if scheme == "https" else 80)):
+            reason = _refusal(ip)
+            if reason:
+                raise ValidationError(
+                    f"The host {host} resolves to {reason} address ({ip}); only public addresses are allowed "
+                    "unless the host is listed in GATEWAY_ALLOWED_HOSTS.",
+                    code="address",
+                )
+
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+# getaddrinfo blocks, so it runs in a worker thread; it touches no database.
+avalidate_base_url = sync_to_async(validate_base_url, thread_sensitive=False)
+
+
+def validate_neon_branch_id(value: str) -> str:
+    value = (value or "").strip()
+    if value and not NEON_BRANCH_ID_RE.match(value):
+        raise ValidationError(
+            "A Neon branch id looks like br-winter-pond-aptw82ef (lower case, starting with br-).",
+            code="neon_branch_id",
+        )
+    return value

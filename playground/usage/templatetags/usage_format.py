@@ -1,0 +1,44 @@
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+register = template.Library()
+
+CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")
+
+
+@register.filter
+def usd(value):
+    """$1,234.50 for dollars, $0.000123 for the fractions of a cent single requests cost."""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return "—"
+    if amount == 0:
+        return "$0.00"
+    if abs(amount) >= 1:
+        return f"${amount.quantize(CENT):,}"
+    if abs(amount) < MICRO:
+        return "<$0.000001"
+    text = format(amount.quantize(MICRO).normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+@register.filter
+def missing_cost_reason(completion):
+    """The title of a "—" cost cell: why this request has no cost."""
+    if completion.status == "streaming":
+        return "Still running: the cost is computed when the request ends."
+    if completion.cost_source == "not_billed":
+        return "Refused by the gateway before any output: nothing is billed."
+    if completion.cost_source == "unpriced":
+        return "No known price for this model, so no cost was computed."
+    if completion.cost_source == "usage_missing":
+        return "The gateway reported no token usage, so no cost was computed."
+    if completion.status in ("error", "interrupted"):
+        return "The request failed before any usage was reported."
+    return "Cost unknown."

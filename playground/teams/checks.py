@@ -32,11 +32,10 @@ async def _probe_model():
 
 
 async def _probe(branch, token):
-    """The model ids the gateway lists, or [] when it has no model list but can chat."""
+    """The models the gateway lists ({"id", "enabled"}), or [] when it has no model list but can chat."""
     client = gateway_client()
     try:
-        models = await list_models(client, base_url=branch.base_url, token=token)
-        return [m["id"] for m in models]
+        return await list_models(client, base_url=branch.base_url, token=token)
     except GatewayError as exc:
         if exc.status != 404:
             raise
@@ -63,7 +62,8 @@ async def check_branch(branch) -> tuple[bool, str]:
     try:
         # The host's DNS may have changed since the URL was saved.
         await avalidate_base_url(branch.base_url)
-        model_ids = await _probe(branch, token)
+        listed = await _probe(branch, token)
+        model_ids = [m["id"] for m in listed]
     except ValidationError as exc:
         ok, message = False, scrub(" ".join(exc.messages), token)
     except GatewayError as exc:
@@ -76,7 +76,8 @@ async def check_branch(branch) -> tuple[bool, str]:
         fields.append("last_ok")
         if model_ids:
             branch.model_ids = model_ids
-            fields.append("model_ids")
+            branch.models_enabled = {m["id"]: m["enabled"] for m in listed}
+            fields += ["model_ids", "models_enabled"]
     branch.last_checked = now
     branch.last_check_error = "" if ok else message
     await branch.asave(update_fields=fields)

@@ -80,7 +80,10 @@ class Branch(models.Model):
     last_checked = models.DateTimeField(null=True, blank=True)
     last_ok = models.DateTimeField(null=True, blank=True)
     last_check_error = models.CharField(max_length=500, blank=True)
+    # What the branch's GET /v1/models listed at the last check or sync_models --branch.
     model_ids = models.JSONField(default=list, blank=True)
+    # {model id: enabled}; enabled false means "403 model requires a verified account".
+    models_enabled = models.JSONField(default=dict, blank=True)
 
     objects = BranchQuerySet.as_manager()
 
@@ -110,3 +113,29 @@ class Branch(models.Model):
         if self.last_checked is None:
             return None
         return self.last_ok is not None and self.last_ok >= self.last_checked
+
+
+class TeamModelPrice(models.Model):
+    """A team's own price for a model (negotiated rates, say). Wins over the catalog's
+    price for that team's new requests, and is labelled as an override wherever shown."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="model_prices")
+    model_id = models.CharField(max_length=100)
+    input = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    output = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    cache_read = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    cache_write = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    input_audio = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "model_id"]
+        constraints = [
+            # One override per team and model; runs look it up by this pair.
+            models.UniqueConstraint(fields=["team", "model_id"], name="teammodelprice_team_model_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.team} price for {self.model_id}"

@@ -150,7 +150,9 @@ def arrival_at(marks, chars):
 
 def setup_app(sim_url, folder):
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        **os.environ,
+        "DATABASE_URL": "",  # its own SQLite database (empty means unset)
+        "REDIS_URL": "",
         "DJANGO_SETTINGS_MODULE": "playground.settings",
         # Production settings, as the server would run (demo mode only for the seeded branch).
         "DJANGO_DEBUG": "0",

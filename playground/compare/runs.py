@@ -31,7 +31,10 @@ PARAM_RANGES = {
     "seed": (int, -(2**31), 2**31 - 1),
     "presence_penalty": (float, -2.0, 2.0),
     "frequency_penalty": (float, -2.0, 2.0),
+    # Extended thinking for Claude (Anthropic Messages `thinking.budget_tokens`).
+    "thinking_budget": (int, 1024, 128_000),
 }
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 # Parameters some upstream models refuse with a hard 400 (gateway-spec.md section 5).
 SAMPLING_PARAMS = ("temperature", "top_p")
 PENALTY_PARAMS = ("presence_penalty", "frequency_penalty", "seed")
@@ -57,6 +60,11 @@ class Planned:
     model: str
     params: dict
     notes: list = field(default_factory=list)
+    thinking_budget: int | None = None
+
+    @property
+    def endpoint(self):
+        return self.completion.endpoint
 
 
 def parse_run_frame(frame: dict) -> RunRequest:
@@ -106,6 +114,11 @@ def parse_params(params) -> dict:
     for key, value in params.items():
         if value is None or value == "":
             continue
+        if key == "reasoning_effort":
+            if value not in REASONING_EFFORTS:
+                raise RunError(f"reasoning_effort is one of {', '.join(REASONING_EFFORTS)}.")
+            clean[key] = value
+            continue
         if key not in PARAM_RANGES:
             raise RunError(f"Unknown parameter {key!r}.")
         kind, low, high = PARAM_RANGES[key]
@@ -123,10 +136,17 @@ def parse_params(params) -> dict:
     return clean
 
 
-def params_for_model(model: GatewayModel | None, model_id: str, params: dict):
-    """The parameters this model accepts, and a note for each one left out."""
+def plan_model(model: GatewayModel | None, model_id: str, params: dict):
+    """(endpoint, params, thinking budget, notes) for one model of a run.
+
+    The endpoint comes from the catalog: models that only speak OpenAI Responses go
+    there, and Claude goes through Anthropic Messages when extended thinking is on.
+    Parameters the model refuses (a hard 400 upstream, gateway-spec.md section 5) are
+    left out, each with a note shown in its panel.
+    """
     params = dict(params)
     notes = []
+    endpoints = model.endpoints if model is not None else ["chat_completions"]
 
     def drop(keys, why):
         gone = [k for k in keys if k in params]
@@ -135,8 +155,24 @@ def params_for_model(model: GatewayModel | None, model_id: str, params: dict):
         if gone:
             notes.append(f"{', '.join(gone)} left out: {why}.")
 
+    endpoint = "chat_completions"
+    if "chat_completions" not in endpoints and "openai_responses" in endpoints:
+        endpoint = "openai_responses"
+        notes.append("Sent through the OpenAI Responses endpoint, which this model requires.")
+    thinking = params.pop("thinking_budget", None)
+    if thinking is not None:
+        if "anthropic_messages" in endpoints and model is not None and model.reasoning:
+            endpoint = "anthropic_messages"
+            notes.append(f"Extended thinking ({thinking:,} tokens): sent through the Anthropic Messages endpoint.")
+            drop(SAMPLING_PARAMS, "Claude refuses sampling parameters with extended thinking")
+        else:
+            thinking = None
+            notes.append("Extended thinking left out: it applies to Claude models.")
+
     if model is not None and not model.temperature:
         drop(SAMPLING_PARAMS, f"{model_id} does not accept it")
+    if "reasoning_effort" in params and (model is None or not model.reasoning or model.provider == "anthropic"):
+        drop(("reasoning_effort",), f"{model_id} does not take a reasoning effort here")
     family = model_id.split("-")[0]
     if family == "claude":
         drop(PENALTY_PARAMS, "Claude models refuse penalties and seed")
@@ -144,16 +180,19 @@ def params_for_model(model: GatewayModel | None, model_id: str, params: dict):
             drop(("top_p",), "Claude accepts only one of temperature and top_p")
     elif model_id.startswith("gpt-oss"):
         drop(PENALTY_PARAMS, "gpt-oss refuses penalties and seed")
-    elif family in ("qwen3", "qwen35", "gemma", "llama", "meta") or model_id.startswith(
-        ("qwen", "gemma", "llama", "meta-llama")
-    ):
+    elif model_id.startswith(("qwen", "gemma", "llama", "meta-llama")):
         drop(PENALTY_PARAMS, f"{model_id} refuses penalties and seed")
     elif family == "gemini":
-        drop(("presence_penalty", "frequency_penalty"), "Gemini refuses penalties here")
+        drop(("presence_penalty", "frequency_penalty"), "Gemini refuses penalties")
+        if endpoint == "chat_completions":
+            notes.append(
+                "stream_options left out: Gemini refuses it, so the gateway may send no usage "
+                "(tokens are then estimated)."
+            )
     if model is not None and model.max_output and params.get("max_tokens", 0) > model.max_output:
         params["max_tokens"] = model.max_output
         notes.append(f"max_tokens lowered to {model.max_output:,}, this model's output limit.")
-    return params, notes
+    return endpoint, params, thinking, notes
 
 
 @sync_to_async
@@ -181,19 +220,19 @@ def create_run(user, branch, request: RunRequest):
         planned = []
         for model_id in request.models:
             model = catalog.get(model_id)
-            params, notes = params_for_model(model, model_id, request.params)
+            endpoint, params, thinking, notes = plan_model(model, model_id, request.params)
             completion = Completion(
                 run=run,
                 team_id=branch.team_id,
                 user=user,
                 branch=branch,
                 model=model_id,
-                endpoint="chat_completions",
+                endpoint=endpoint,
                 started=now,
                 price=model.price_snapshot() if model else None,
                 notes=notes,
             )
-            planned.append(Planned(completion, model_id, params, notes))
+            planned.append(Planned(completion, model_id, params, notes, thinking))
         Completion.objects.bulk_create([p.completion for p in planned])
     return run, planned
 

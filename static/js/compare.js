@@ -99,6 +99,10 @@
     const maxTokens = form.elements.max_tokens.value;
     if (temperature !== "") params.temperature = Number(temperature);
     if (maxTokens !== "") params.max_tokens = Number(maxTokens);
+    const effort = form.elements.reasoning_effort.value;
+    const thinking = form.elements.thinking_budget.value;
+    if (effort) params.reasoning_effort = effort;
+    if (thinking !== "") params.thinking_budget = Number(thinking);
     showError("");
     if (!send({ type: "run", branch: form.elements.branch.value, models, messages, params })) {
       return showError("Not connected to the server yet; try again in a moment.");

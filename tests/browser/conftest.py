@@ -6,17 +6,21 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT, free_port, start_daphne
 
 CHROMIUM = "/usr/bin/chromium"
+expect.set_options(timeout=15000)
 
 
 @pytest.fixture(scope="session")
 def app_server(simulator, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser-server")
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")},
+        **os.environ,
+        # Its own SQLite database, whatever the suite runs on (empty means unset).
+        "DATABASE_URL": "",
         "DJANGO_SETTINGS_MODULE": "playground.settings",
         "DJANGO_DEBUG": "1",
         "PLAYGROUND_DEMO": "1",
@@ -53,7 +57,8 @@ def browser():
 def page(browser, app_server):
     context = browser.new_context(base_url=app_server, viewport={"width": 1440, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10000)
+    # Generous: CI machines have two cores shared by the browser, the app and the simulator.
+    page.set_default_timeout(20000)
     yield page
     context.close()
 

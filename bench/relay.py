@@ -210,7 +210,11 @@ def main():
             # Warm both paths (imports, pools) before measuring.
             asyncio.run(direct_phase(sim_url, 1, models[:1]))
             asyncio.run(relay_phase(app_url, cookie, branch, 1, models[:1]))
+            cpu_direct0 = time.process_time()
             direct, direct_s = asyncio.run(direct_phase(sim_url, args.runs, models))
+            # What reading the streams costs by itself (httpx, SSE, JSON): the baseline
+            # the relay's CPU per chunk is compared with.
+            direct_cpu = time.process_time() - cpu_direct0
             cpu0, _, _ = proc_stats(app.pid)
             spy = None
             if os.environ.get("BENCH_PROFILE"):
@@ -281,6 +285,7 @@ def main():
         },  # fmt: skip
         "added_ttft_ms": {"p50": round(percentile(added_ttft, 50), 2), "p99": round(percentile(added_ttft, 99), 2)},
         "server_cpu_us_per_chunk": round((cpu1 - cpu0) / max(chunks, 1) * 1e6, 1),
+        "direct_read_cpu_us_per_chunk": round(direct_cpu / max(chunks, 1) * 1e6, 1),
         "server_rss_mb": round(rss, 1),
         "server_peak_rss_mb": round(peak, 1),
     }
@@ -293,6 +298,7 @@ def main():
         ("chunks/s direct / relay", f"{result['direct']['chunks_per_s']} / {result['relay']['chunks_per_s']}", ""),
         ("frames sent by relay", f"{frames} for {chunks} chunks", "(coalesced when busy)"),
         ("server CPU per chunk", f"{result['server_cpu_us_per_chunk']} us", "< 150 us"),
+        ("  baseline: direct read CPU", f"{result['direct_read_cpu_us_per_chunk']} us", "(httpx alone, same streams)"),
         ("server peak RSS", f"{result['server_peak_rss_mb']} MB", "<= 150 MB"),
     ]
     width = max(len(b[0]) for b in budgets)

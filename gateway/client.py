@@ -32,6 +32,10 @@ RATE_LIMIT_HEADERS = (
 REQUEST_ID_HEADERS = ("x-request-id", "x-databricks-request-id", "request-id")
 # Gemini models on Neon reject `stream_options` (gateway-spec.md section 5).
 NO_STREAM_OPTIONS_PREFIXES = ("gemini-", "databricks-gemini-")
+ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages")
+RESPONSES_MIN_OUTPUT_TOKENS = 16  # gateway-spec.md section 6: max_output_tokens must be >= 16
+ANTHROPIC_VERSION = "2023-06-01"
+ANTHROPIC_DEFAULT_MAX_TOKENS = 1024  # Messages requires max_tokens; also the headroom above a thinking budget
 
 
 class GatewayError(Exception):
@@ -221,13 +225,154 @@ async def stream_chat(client: httpx.AsyncClient, *, base_url, token, model, mess
         include_usage = accepts_stream_options(model)
     url = resolve_urls(base_url).chat_completions + "/chat/completions"
     body = chat_body(model, messages, params or {}, include_usage=include_usage)
-    async for event in _stream(client, url, token, body, events.chat_events):
+    async for event in _stream(client, url, token, body, _chat_parser):
         yield event
 
 
-async def _stream(client, url, token, body, parse):
+def _chat_parser(event_name, payload):
+    # Chat chunks carry no event names: the payload alone says everything.
+    return events.chat_events(payload)
+
+
+def _text_of(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _split_system(messages):
+    """(system text, user/assistant turns): both dialects take the system prompt outside the turns."""
+    system, turns = [], []
+    for message in messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            text = _text_of(message.get("content"))
+            if text:
+                system.append(text)
+        elif role in ("user", "assistant"):
+            turns.append(message)
+    return "\n\n".join(system), turns
+
+
+def _responses_content(role, content):
+    if not isinstance(content, list):
+        return content
+    # Chat's {"type": "text"} parts are input_text from the user and output_text from the assistant here.
+    kind = "output_text" if role == "assistant" else "input_text"
+    return [
+        {"type": kind, "text": part["text"]} if isinstance(part, dict) and part.get("type") == "text" else part
+        for part in content
+    ]
+
+
+def responses_body(model, messages, params):
+    instructions, turns = _split_system(messages)
+    body = {
+        "model": model,
+        "input": [{"role": m["role"], "content": _responses_content(m["role"], m.get("content"))} for m in turns],
+        "stream": True,
+        # The gateway is stateless: stored responses are unsupported (gateway-spec.md section 6).
+        "store": False,
+    }
+    if instructions:
+        body["instructions"] = instructions
+    max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
+    if max_tokens is not None:
+        body["max_output_tokens"] = max(int(max_tokens), RESPONSES_MIN_OUTPUT_TOKENS)
+    for key in ("temperature", "top_p"):
+        if params.get(key) is not None:
+            body[key] = params[key]
+    if params.get("reasoning_effort"):
+        # Without `summary` the model reasons but streams none of it.
+        body["reasoning"] = {"effort": params["reasoning_effort"], "summary": "auto"}
+    return body
+
+
+def anthropic_body(model, messages, params, thinking_budget=None):
+    system, turns = _split_system(messages)
+    max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or ANTHROPIC_DEFAULT_MAX_TOKENS)
+    body = {"model": model, "messages": [{"role": m["role"], "content": m.get("content")} for m in turns]}
+    if system:
+        body["system"] = system
+    if thinking_budget:
+        budget = int(thinking_budget)
+        # max_tokens counts the thinking too and must exceed the budget (gateway-spec.md section 7).
+        if max_tokens <= budget:
+            max_tokens = budget + ANTHROPIC_DEFAULT_MAX_TOKENS
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    else:
+        # Sampling parameters are refused with thinking on; Claude takes only one of the two.
+        if params.get("temperature") is not None:
+            body["temperature"] = params["temperature"]
+        elif params.get("top_p") is not None:
+            body["top_p"] = params["top_p"]
+    body["max_tokens"] = max_tokens
+    body["stream"] = True
+    return body
+
+
+async def stream_responses(client: httpx.AsyncClient, *, base_url, token, model, messages, params=None):
+    """Stream one answer through the OpenAI Responses dialect (events as stream_chat's)."""
+    url = resolve_urls(base_url).openai_responses + "/responses"
+    body = responses_body(model, messages, params or {})
+    async for event in _stream(
+        client, url, token, body, events.responses_events, terminal=events.RESPONSES_TERMINAL_EVENTS
+    ):
+        yield event
+
+
+async def stream_anthropic(
+    client: httpx.AsyncClient, *, base_url, token, model, messages, params=None, thinking_budget=None
+):
+    """Stream one answer through the Anthropic Messages dialect (events as stream_chat's).
+
+    The token goes as `Authorization: Bearer`; the gateway swaps it for its own credential
+    before calling Anthropic (gateway-spec.md section 3.1).
+    """
+    url = resolve_urls(base_url).anthropic_messages + "/messages"
+    body = anthropic_body(model, messages, params or {}, thinking_budget)
+    async for event in _stream(
+        client,
+        url,
+        token,
+        body,
+        events.AnthropicEvents(),
+        terminal=events.ANTHROPIC_TERMINAL_EVENTS,
+        extra_headers={"anthropic-version": ANTHROPIC_VERSION},
+    ):
+        yield event
+
+
+def stream_completion(
+    client: httpx.AsyncClient, *, endpoint, base_url, token, model, messages, params=None, thinking_budget=None
+):
+    """The stream of one answer through `endpoint`: "chat_completions", "openai_responses" or
+    "anthropic_messages". thinking_budget applies to Anthropic only."""
+    if endpoint == "chat_completions":
+        return stream_chat(client, base_url=base_url, token=token, model=model, messages=messages, params=params)
+    if endpoint == "openai_responses":
+        return stream_responses(client, base_url=base_url, token=token, model=model, messages=messages, params=params)
+    if endpoint == "anthropic_messages":
+        return stream_anthropic(
+            client,
+            base_url=base_url,
+            token=token,
+            model=model,
+            messages=messages,
+            params=params,
+            thinking_budget=thinking_budget,
+        )
+    raise ValueError(f"unknown endpoint {endpoint!r}")
+
+
+async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extra_headers=None):
+    """Events of one streamed answer. parse(event name, payload) yields events; `terminal`
+    names the events that end a stream sent without [DONE] (Responses, Anthropic)."""
     headers = _headers(token)
     headers["Accept"] = "text/event-stream"
+    headers.update(extra_headers or {})
     done = False
     finished = False
     try:
@@ -262,7 +407,7 @@ async def _stream(client, url, token, body, parse):
                         response.status_code, "malformed_sse", "The gateway sent a malformed event (invalid JSON)."
                     ) from None
                 try:
-                    for event in parse(payload):
+                    for event in parse(sse.event, payload):
                         if isinstance(event, events.Finish):
                             finished = True
                         yield event
@@ -273,6 +418,9 @@ async def _stream(client, url, token, body, parse):
                         code or "stream_error",
                         message or "The gateway reported an error mid-stream.",
                     ) from None
+                if terminal and events.event_type(sse.event, payload) in terminal:
+                    done = True
+                    break
     except SSEError:
         raise GatewayError(None, "not_a_stream", "The gateway did not answer with an event stream.") from None
     except httpx.HTTPError as exc:
@@ -305,3 +453,37 @@ async def list_models(client: httpx.AsyncClient, *, base_url, token):
         for item in data
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     ]
+
+
+async def fetch_json(client: httpx.AsyncClient, url: str):
+    """GET a public JSON document (the model catalog, gateway-spec.md 10.2) and parse it.
+
+    No Authorization header: the catalog is public, and a gateway token must never go to
+    a host that is not its gateway. Redirects are not followed, so the URL named is the
+    one read.
+    """
+    try:
+        response = await client.get(url, headers={"Accept": "application/json"}, follow_redirects=False)
+    except httpx.InvalidURL:
+        raise GatewayError(None, "invalid_url", f"Not a URL that can be fetched: {url!r}.") from None
+    except httpx.UnsupportedProtocol:
+        raise GatewayError(
+            None, "invalid_url", f"Only http:// and https:// URLs can be fetched, not {url!r}."
+        ) from None
+    except httpx.TimeoutException:
+        raise GatewayError(None, "timeout", f"Timed out fetching {url}.") from None
+    except httpx.HTTPError as exc:
+        raise GatewayError(None, "network_error", f"Could not fetch {url} ({type(exc).__name__}).") from None
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("location", "")
+        raise GatewayError(
+            response.status_code, "redirect", f"{url} answered with a redirect to {location or '?'}; use that URL."
+        )
+    if response.status_code != 200:
+        raise GatewayError(
+            response.status_code, f"http_{response.status_code}", f"{url} answered HTTP {response.status_code}."
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise GatewayError(200, "invalid_json", f"{url} did not answer with valid JSON.") from None

@@ -5,6 +5,7 @@ exclusive buckets (every token in exactly one), then each bucket is priced at it
 rate. All arithmetic is Decimal; prices are USD per 1M tokens.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,7 +51,10 @@ class Tokens:
 
 
 def _int(value):
+    # json.loads accepts NaN and Infinity; int() of either raises, so they count as "not sent".
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return max(int(value), 0)
 

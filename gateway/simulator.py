@@ -1,7 +1,8 @@
-"""A local stand-in for Neon AI Gateway's chat completions dialect (a plain ASGI app).
+"""A local stand-in for Neon AI Gateway's chat completions, OpenAI Responses and Anthropic
+Messages dialects (a plain ASGI app).
 
 No real gateway is reachable from development and CI machines, so this speaks the
-dialect as /work/shared/gateway-spec.md sections 2-5, 10.1, 11 and 12 describe it:
+dialects as /work/shared/gateway-spec.md sections 2-7, 10.1, 11 and 12 describe them:
 the long and short paths, the bearer `nt_live_` credential, SSE framing, the usage
 chunk, the three error envelopes and the rate-limit headers. It is labelled
 "simulator" wherever it shows; it is never proof that the real gateway behaves so.
@@ -9,6 +10,8 @@ chunk, the three error envelopes and the rate-limit headers. It is labelled
 Routes:
     POST /ai-gateway/mlflow/v1/chat/completions   (long, stable path)
     POST /v1/chat/completions                     (short alias; also what an OpenAI-style base .../v1 resolves to)
+    POST /ai-gateway/openai/v1/responses          (+ /openai/v1/responses and /v1/responses: gpt-* but gpt-oss)
+    POST /ai-gateway/anthropic/v1/messages        (+ /anthropic/v1/messages and /v1/anthropic/v1/messages: claude-*)
     GET  /v1/models                               (OpenRouter-shaped list, section 10.1)
 Anything else answers 404 with a JSON error.
 
@@ -27,12 +30,31 @@ Dialect quirks reproduced:
   (400 upstream BAD_REQUEST, envelope shape 3: `message` is a JSON string).
 - Embedding, codex and gpt-5-5-pro models exist in /v1/models but are refused on chat.
 - `databricks-<id>` aliases are accepted.
+- A model on the wrong dialect: 400 `model "<id>" is not available on the <dialect> endpoint`.
+
+Responses: named events (response.created ... response.completed, or response.incomplete
+when max_output_tokens, which counts the reasoning too, cuts the text), sequence-numbered;
+a reasoning item first, with response.reasoning_summary_text.delta events only when the
+request sets `reasoning.summary`; usage with input_tokens_details.cached_tokens and
+output_tokens_details.reasoning_tokens. Refuses temperature/top_p (GPT-5 family),
+max_output_tokens < 16, store=true / previous_response_id / conversation and
+service_tier "flex" (section 6).
+
+Anthropic: message_start (usage: input_tokens, cache_creation_input_tokens,
+cache_read_input_tokens, output_tokens 1), a thinking block (thinking_delta, then
+signature_delta) when `thinking` is enabled, a text block, message_delta (stop_reason,
+usage.output_tokens), message_stop; `ping` events as keep-alives. A prefix marked with
+cache_control of 1,024+ tokens is reported as written to the cache. Refusals in
+Anthropic's own envelope (section 11.1 shape 4): max_tokens missing or <= budget_tokens,
+budget_tokens < 1024, temperature other than 1 with thinking, sampling parameters on
+Claude 4.7+, temperature with top_p.
 
 Directives, written anywhere in the text of any message (case-sensitive):
     sim:fault=<name>       make this request fail (names below)
     sim:ttft_ms=N          time to first content chunk, in milliseconds
     sim:interval_ms=N      time between content chunks, in milliseconds
     sim:chunks=N           number of text deltas in the answer
+    sim:cached=N           report N prompt tokens as read from the cache (every dialect)
 Any directive may end in `@<model>` to apply only to that model (the `databricks-`
 prefix is ignored), e.g. `sim:fault=429@gpt-5-mini` fails one panel of a
 multi-model run while the others stream. The first matching fault wins; for the
@@ -50,9 +72,10 @@ Faults:
     500            upstream model error (shape 2)
     502            upstream request failed
     503            authorization temporarily unavailable
-    cut            a few chunks, then the body ends: no finish_reason, no [DONE]
+    cut            a few chunks, then the body ends: no finish_reason, no [DONE] (no terminal event)
     malformed      a `data:` line with invalid JSON mid-stream
-    error-event    a `data: {"error": {...}}` event mid-stream, then the body ends
+    error-event    a `data: {"error": {...}}` event mid-stream, then the body ends (Responses and
+                   Anthropic: their own `event: error`)
     hang           the first chunk, then nothing for an hour (until the client leaves)
     no-usage       never send usage
 
@@ -69,18 +92,33 @@ their timers. A client disconnect (`http.disconnect`) stops the stream at once.
 """
 
 import asyncio
+import base64
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import random
 import re
 import uuid
+from dataclasses import dataclass
 
 LONG_CHAT_PATH = "/ai-gateway/mlflow/v1/chat/completions"
 SHORT_CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
+# Section 4 and 15.1: the long paths, then both short aliases the docs disagree on.
+RESPONSES_PATHS = ("/ai-gateway/openai/v1/responses", "/openai/v1/responses", "/v1/responses")
+MESSAGES_PATHS = ("/ai-gateway/anthropic/v1/messages", "/anthropic/v1/messages", "/v1/anthropic/v1/messages")
+ROUTES = {
+    LONG_CHAT_PATH: "chat_completions",
+    SHORT_CHAT_PATH: "chat_completions",
+    **dict.fromkeys(RESPONSES_PATHS, "openai_responses"),
+    **dict.fromkeys(MESSAGES_PATHS, "anthropic_messages"),
+}
+RESPONSES_MIN_OUTPUT_TOKENS = 16  # section 6
+ANTHROPIC_MIN_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens
+ANTHROPIC_MIN_CACHEABLE = 1024  # Anthropic's shortest cacheable prefix (most models); shorter ones are not cached
 ALIAS_PREFIX = "databricks-"
 TOKEN_PREFIX = "nt_live_"
 MAX_BODY_BYTES = 32 * 1024 * 1024  # section 4: chat bodies over 32 MiB get 413
@@ -149,7 +187,7 @@ GEMINI_STREAM_OPTIONS_MESSAGE = (
     "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # section 5, verbatim
 )
 
-DIRECTIVE = re.compile(r"sim:(fault|ttft_ms|interval_ms|chunks)=([A-Za-z0-9_.\-]+)(?:@([A-Za-z0-9_.\-]+))?")
+DIRECTIVE = re.compile(r"sim:(fault|ttft_ms|interval_ms|chunks|cached)=([A-Za-z0-9_.\-]+)(?:@([A-Za-z0-9_.\-]+))?")
 FAULTS = frozenset(
     {
         "401",
@@ -263,7 +301,7 @@ def prompt_tokens_of(messages):
 
 
 @functools.lru_cache(maxsize=512)
-def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens):
+def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0):
     """(role frame, content frames, tail) as bytes.
 
     usage_mode: "final" (a last chunk with choices: [] and usage, OpenAI's
@@ -289,7 +327,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens):
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion,
             "total_tokens": prompt_tokens + completion,
-            "prompt_tokens_details": {"cached_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": cached},
             "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
         }
 
@@ -333,7 +371,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens):
     return role, tuple(content), tail + b"data: [DONE]\n\n"
 
 
-def completion_body(model, user_text, count, finish, prompt_tokens, with_usage):
+def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached=0):
     base = _normal(model)
     text = "".join(answer_pieces(base, user_text, count))
     reasoning = reasoning_text(user_text) if base.startswith("gpt-oss") else ""
@@ -357,10 +395,244 @@ def completion_body(model, user_text, count, finish, prompt_tokens, with_usage):
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion,
             "total_tokens": prompt_tokens + completion,
-            "prompt_tokens_details": {"cached_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": cached},
             "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
         }
     return _dumps(body).encode()
+
+
+# ---------------------------------------------------------------------------
+# OpenAI Responses and Anthropic Messages frames (sections 6 and 7)
+
+
+def _event(name, payload):
+    """A named SSE event, as both native dialects send them."""
+    return b"event: " + name.encode() + b"\ndata: " + _dumps(payload).encode() + b"\n\n"
+
+
+def _slices(text, size=3):
+    """`text` in pieces of `size` words that join back to it exactly."""
+    words = text.split(" ")
+    return tuple(
+        " ".join(words[i : i + size]) + (" " if i + size < len(words) else "") for i in range(0, len(words), size)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Frames:
+    head: bytes  # sent at once, before the time to first token
+    content: tuple  # `lead` reasoning frames, then the text frames
+    lead: int
+    tail: bytes
+    body: bytes  # the same answer, not streamed
+
+
+@functools.lru_cache(maxsize=512)
+def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary):
+    """A Responses stream: response.created ... response.completed (or .incomplete), sequence-numbered.
+
+    Every model here reasons: a reasoning item always comes first, and its summary is streamed
+    only when the request asked for one (`reasoning.summary`), as OpenAI does.
+    """
+    pieces = answer_pieces(_normal(model), user_text, count)
+    text = "".join(pieces)
+    reasoning = reasoning_text(user_text)
+    reasoning_tokens = len(reasoning.split())
+    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()
+    response_id, reasoning_id, message_id = f"resp_{digest[:24]}", f"rs_{digest[24:40]}", f"msg_{digest[40:56]}"
+    sequence = itertools.count()
+
+    def event(name, **fields):
+        return _event(name, {"type": name, "sequence_number": next(sequence), **fields})
+
+    def response(status, output, usage=None, details=None):
+        return {
+            "id": response_id,
+            "object": "response",
+            "created_at": 0,
+            "status": status,
+            "error": None,
+            "incomplete_details": details,
+            "model": model,
+            "output": output,
+            "store": False,
+            "usage": usage,
+        }
+
+    reasoning_item = {
+        "id": reasoning_id,
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": reasoning}] if summary else [],
+    }
+    part = {"type": "output_text", "text": text, "annotations": []}
+    message_item = {
+        "id": message_id,
+        "type": "message",
+        "status": "incomplete" if incomplete else "completed",
+        "role": "assistant",
+        "content": [part],
+    }
+    output = [reasoning_item, message_item] if count else [reasoning_item]
+    usage = None
+    if with_usage:
+        usage = {
+            "input_tokens": prompt_tokens,
+            "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": count + reasoning_tokens,
+            "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            "total_tokens": prompt_tokens + count + reasoning_tokens,
+        }
+    status = "incomplete" if incomplete else "completed"
+    details = {"reason": "max_output_tokens"} if incomplete else None
+    final = response(status, output, usage, details)
+
+    head = event("response.created", response=response("in_progress", [])) + event(
+        "response.in_progress", response=response("in_progress", [])
+    )
+    content = []
+    pending = event("response.output_item.added", output_index=0, item={**reasoning_item, "summary": []})
+    if summary:
+        pending += event(
+            "response.reasoning_summary_part.added",
+            item_id=reasoning_id,
+            output_index=0,
+            summary_index=0,
+            part={"type": "summary_text", "text": ""},
+        )
+        for piece in _slices(reasoning):
+            fields = {"item_id": reasoning_id, "output_index": 0, "summary_index": 0, "delta": piece}
+            content.append(pending + event("response.reasoning_summary_text.delta", **fields))
+            pending = b""
+        pending = event(
+            "response.reasoning_summary_text.done",
+            item_id=reasoning_id,
+            output_index=0,
+            summary_index=0,
+            text=reasoning,
+        ) + event(
+            "response.reasoning_summary_part.done",
+            item_id=reasoning_id,
+            output_index=0,
+            summary_index=0,
+            part={"type": "summary_text", "text": reasoning},
+        )
+    pending += event("response.output_item.done", output_index=0, item=reasoning_item)
+    lead = len(content)
+    tail = b""
+    if count:
+        pending += event(
+            "response.output_item.added",
+            output_index=1,
+            item={**message_item, "status": "in_progress", "content": []},
+        ) + event(
+            "response.content_part.added",
+            item_id=message_id,
+            output_index=1,
+            content_index=0,
+            part={**part, "text": ""},
+        )
+        for piece in pieces:
+            fields = {"item_id": message_id, "output_index": 1, "content_index": 0, "delta": piece, "logprobs": []}
+            content.append(pending + event("response.output_text.delta", **fields))
+            pending = b""
+        where = {"item_id": message_id, "output_index": 1, "content_index": 0}
+        tail = (
+            event("response.output_text.done", **where, text=text, logprobs=[])
+            + event("response.content_part.done", **where, part=part)
+            + event("response.output_item.done", output_index=1, item=message_item)
+        )
+    tail = pending + tail + event("response.incomplete" if incomplete else "response.completed", response=final)
+    return Frames(head, tuple(content), lead, tail, _dumps(final).encode())
+
+
+ANTHROPIC_PING = _event("ping", {"type": "ping"})
+
+
+@functools.lru_cache(maxsize=512)
+def anthropic_frames(model, user_text, count, truncated, with_usage, input_tokens, cache_read, cache_write, thinking):
+    """An Anthropic stream: message_start, a thinking block when asked, a text block, message_delta, message_stop.
+
+    Usage is split as Anthropic splits it: input and cache counts in message_start (with
+    output_tokens 1), the final output_tokens in message_delta.
+    """
+    pieces = answer_pieces(_normal(model), user_text, count)
+    reasoning = reasoning_text(user_text) if thinking else ""
+    thinking_tokens = len(reasoning.split())
+    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).digest()
+    message_id = "msg_" + digest[:12].hex()
+    signature = base64.b64encode(digest).decode()
+
+    def event(name, **fields):
+        return _event(name, {"type": name, **fields})
+
+    usage = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+        "output_tokens": 1,
+    }
+    message = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+    }
+    if with_usage:
+        message["usage"] = usage
+    head = event("message_start", message=message) + ANTHROPIC_PING
+    content, blocks = [], []
+    if thinking:
+        slices = _slices(reasoning)
+        for i, piece in enumerate(slices):
+            frame = b""
+            if i == 0:
+                frame += event(
+                    "content_block_start", index=0, content_block={"type": "thinking", "thinking": "", "signature": ""}
+                )
+            frame += event("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": piece})
+            if i == len(slices) - 1:
+                frame += event(
+                    "content_block_delta", index=0, delta={"type": "signature_delta", "signature": signature}
+                ) + event("content_block_stop", index=0)
+            content.append(frame)
+        blocks.append({"type": "thinking", "thinking": reasoning, "signature": signature})
+    lead = len(content)
+    index = len(blocks)
+    for i, piece in enumerate(pieces):
+        frame = event("content_block_start", index=index, content_block={"type": "text", "text": ""}) if i == 0 else b""
+        content.append(frame + event("content_block_delta", index=index, delta={"type": "text_delta", "text": piece}))
+    if count:
+        blocks.append({"type": "text", "text": "".join(pieces)})
+    stop_reason = "max_tokens" if truncated else "end_turn"
+    delta = {"delta": {"stop_reason": stop_reason, "stop_sequence": None}}
+    if with_usage:
+        delta["usage"] = {"output_tokens": count + thinking_tokens}
+    tail = (event("content_block_stop", index=index) if count else b"") + event("message_delta", **delta)
+    tail += event("message_stop")
+    final = {**message, "content": blocks, "stop_reason": stop_reason}
+    if with_usage:
+        final["usage"] = {**usage, "output_tokens": count + thinking_tokens}
+    return Frames(head, tuple(content), lead, tail, _dumps(final).encode())
+
+
+def _cache_write_tokens(messages):
+    """Prompt tokens up to the last block marked with cache_control, as a first call writes them.
+
+    The simulator keeps no state, so it never knows a prefix is already cached; `sim:cached=N`
+    reports reads instead.
+    """
+    last = None
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if isinstance(content, list) and any(isinstance(p, dict) and p.get("cache_control") for p in content):
+            last = i
+    if last is None:
+        return 0
+    prefix = prompt_tokens_of(messages[: last + 1])
+    return prefix if prefix >= ANTHROPIC_MIN_CACHEABLE else 0
 
 
 # ---------------------------------------------------------------------------
@@ -450,6 +722,11 @@ def _shape3(inner):
     return _dumps({"error_code": "BAD_REQUEST", "message": _dumps(inner)}).encode()
 
 
+def _shape4(message, kind="invalid_request_error"):
+    """Anthropic's own envelope, what Anthropic clients expect on the native route (section 11.1, shape 4)."""
+    return _dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+
+
 def _rate_limit_headers(remaining_tokens, reset):
     return [
         (b"x-ratelimit-limit-requests", b"1000"),
@@ -515,6 +792,23 @@ ERROR_EVENT = _frame(
 MALFORMED_EVENT = b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"delta":{"content":"\n\n'
 KEEP_ALIVE = b": keep-alive\n\n"
 KEEP_ALIVE_EVERY = 16
+# Mid-stream failures in each native dialect's own event shape.
+RESPONSES_ERROR_EVENT = _event(
+    "error",
+    {
+        "type": "error",
+        "code": "server_error",
+        "message": "ai gateway upstream model endpoint timed out. Retry, or reduce the input size",
+        "param": None,
+    },
+)
+RESPONSES_MALFORMED_EVENT = (
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"\n\n'
+)
+ANTHROPIC_ERROR_EVENT = _event(
+    "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+)
+ANTHROPIC_MALFORMED_EVENT = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\n\n'
 
 
 # ---------------------------------------------------------------------------
@@ -545,7 +839,7 @@ def config_from_env():
 
 def _directives(messages, model):
     """Directives from every message's text that apply to `model`."""
-    found = {"fault": None, "ttft_ms": None, "interval_ms": None, "chunks": None}
+    found = {"fault": None, "ttft_ms": None, "interval_ms": None, "chunks": None, "cached": None}
     base = _normal(model)
     for message in messages:
         if not isinstance(message, dict):
@@ -567,14 +861,130 @@ def _last_user_text(messages):
     return ""
 
 
-async def _emit(send, frames, offset, interval):
-    """Send content frames `interval` seconds apart, with a keep-alive comment now and then."""
+def _conversation(dialect, request):
+    """The request's turns as chat-style messages, the system prompt first: for directives and token counts."""
+    if dialect == "chat_completions":
+        messages = request.get("messages")
+        return messages if isinstance(messages, list) else []
+    if dialect == "openai_responses":
+        items, system = request.get("input"), request.get("instructions")
+        if isinstance(items, str):
+            items = [{"role": "user", "content": items}]
+    else:
+        items, system = request.get("messages"), request.get("system")
+    items = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return ([{"role": "system", "content": system}] if system else []) + items
+
+
+def _serves(dialect, base):
+    """Section 4: which models each dialect accepts."""
+    if dialect == "openai_responses":
+        # OpenAI's own gpt-* models; gpt-oss runs on Databricks and is chat only (the catalog agrees).
+        return base.startswith("gpt-") and not base.startswith("gpt-oss")
+    if dialect == "anthropic_messages":
+        return base.startswith("claude-")
+    return base not in EMBEDDING_MODELS and base not in RESPONSES_ONLY_MODELS
+
+
+def _unsupported(param):
+    inner = {
+        "error": {
+            "message": f"Unsupported parameter: '{param}' is not supported with this model.",
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "unsupported_parameter",
+        }
+    }
+    return _shape3(inner)
+
+
+def _reject_responses(base, request, messages):
+    """Upstream 400s of the Responses dialect (section 6); None when the request is acceptable."""
+    if not messages:
+        inner = {
+            "error": {
+                "message": "Missing required parameter: 'input'.",
+                "type": "invalid_request_error",
+                "param": "input",
+                "code": "missing_required_parameter",
+            }
+        }
+        return _shape3(inner)
+    # The gateway is stateless. The wording of this refusal is the simulator's own: Neon does not publish it.
+    for key in ("previous_response_id", "conversation"):
+        if request.get(key):
+            return _shape1(f"{key} is not supported: the ai gateway does not store responses")
+    if request.get("store") is True:
+        return _shape1("store=true is not supported: the ai gateway does not store responses")
+    if request.get("service_tier") == "flex":
+        return _shape2("BAD_REQUEST", "service_tier 'flex' is not supported by Databricks")
+    limit = request.get("max_output_tokens")
+    if limit is not None and (not isinstance(limit, int) or limit < RESPONSES_MIN_OUTPUT_TOKENS):
+        inner = {
+            "error": {
+                "message": (
+                    "Invalid 'max_output_tokens': integer below minimum value. "
+                    f"Expected a value >= {RESPONSES_MIN_OUTPUT_TOKENS}, but got {limit} instead."
+                ),
+                "type": "invalid_request_error",
+                "param": "max_output_tokens",
+                "code": "integer_below_min_value",
+            }
+        }
+        return _shape3(inner)
+    # Every model on this route is a GPT-5 reasoning model: no sampling parameters (section 5).
+    for param in ("temperature", "top_p"):
+        if request.get(param) is not None:
+            return _unsupported(param)
+    return None
+
+
+def _reject_anthropic(base, request, messages):
+    """Anthropic's 400s (section 7), in Anthropic's envelope; None when the request is acceptable."""
+    max_tokens = request.get("max_tokens")
+    if max_tokens is None:
+        return _shape4("max_tokens: Field required")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        return _shape4("max_tokens: Input should be greater than or equal to 1")
+    if not any(m.get("role") in ("user", "assistant") for m in messages):
+        return _shape4("messages: Field required")
+    sampling = [p for p in ("temperature", "top_p") if request.get(p) is not None]
+    thinking = request.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            return _shape4("thinking.enabled.budget_tokens: Field required")
+        if budget < ANTHROPIC_MIN_BUDGET:
+            return _shape4(
+                f"thinking.enabled.budget_tokens: Input should be greater than or equal to {ANTHROPIC_MIN_BUDGET}"
+            )
+        if max_tokens <= budget:
+            return _shape4(
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+            )
+        # Anthropic allows only the default temperature (1) with thinking on.
+        if request.get("temperature") not in (None, 1):
+            return _shape4(
+                "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+            )
+    if sampling and base in CLAUDE_NO_SAMPLING:
+        return _shape4(f"{base} does not support the {sampling[0]} parameter")
+    if len(sampling) == 2:
+        return _shape4("temperature and top_p cannot both be specified for this model. Please use only one.")
+    return None
+
+
+async def _emit(send, frames, offset, interval, keep_alive=None):
+    """Send content frames `interval` seconds apart, with a keep-alive now and then."""
+    keep_alive = KEEP_ALIVE if keep_alive is None else keep_alive
     for i, frame in enumerate(frames, offset):
         if i:
             if interval:
                 await asyncio.sleep(interval)
             if i % KEEP_ALIVE_EVERY == 0:
-                frame = KEEP_ALIVE + frame
+                frame = keep_alive + frame
         await send({"type": "http.response.body", "body": frame, "more_body": True})
 
 
@@ -629,7 +1039,7 @@ class Simulator:
         request_id = uuid.uuid4().hex
         path = scope["path"].rstrip("/") or "/"
         method = scope["method"]
-        if path not in (LONG_CHAT_PATH, SHORT_CHAT_PATH, MODELS_PATH):
+        if path not in ROUTES and path != MODELS_PATH:
             return await self._reply(send, 404, _shape1(f"no route for {method} {path}"), request_id)
         wanted = "GET" if path == MODELS_PATH else "POST"
         if method != wanted:
@@ -649,7 +1059,7 @@ class Simulator:
                 return await self._reply(send, 413, _shape1("request body too large"), request_id)
             if not message.get("more_body"):
                 break
-        await _until_disconnect(self._chat(bytes(body), send, request_id), receive)
+        await _until_disconnect(self._generate(ROUTES[path], bytes(body), send, request_id), receive)
 
     def _authorized(self, scope):
         header = b""
@@ -682,7 +1092,7 @@ class Simulator:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _chat(self, raw, send, request_id):
+    async def _generate(self, dialect, raw, send, request_id):
         try:
             request = json.loads(raw)
         except ValueError:
@@ -690,8 +1100,7 @@ class Simulator:
         if not isinstance(request, dict):
             return await self._reply(send, 400, _shape1("invalid request body: not a JSON object"), request_id)
         model = request.get("model")
-        messages = request.get("messages")
-        messages = messages if isinstance(messages, list) else []
+        messages = _conversation(dialect, request)
         directives = _directives(messages, model if isinstance(model, str) else "")
 
         fault = directives["fault"]
@@ -710,8 +1119,8 @@ class Simulator:
             message = f'unknown model "{model}"'
             body = _shape1(message, type="invalid_request_error", code="invalid_model")
             return await self._reply(send, 400, body, request_id)
-        if base in EMBEDDING_MODELS or base in RESPONSES_ONLY_MODELS:
-            message = f'model "{model}" is not available on the chat_completions endpoint'
+        if not _serves(dialect, base):
+            message = f'model "{model}" is not available on the {dialect} endpoint'
             return await self._reply(send, 400, _shape1(message, type="invalid_request_error"), request_id)
         if not self.enabled[base]:
             return await self._reply(send, 403, _shape1("model requires a verified account"), request_id)
@@ -721,45 +1130,85 @@ class Simulator:
                 status, body, headers = response
                 return await self._reply(send, status, body, request_id, headers)
 
-        rejection = self._reject_parameters(base, request, messages)
+        reject = {
+            "chat_completions": self._reject_parameters,
+            "openai_responses": _reject_responses,
+            "anthropic_messages": _reject_anthropic,
+        }[dialect]
+        rejection = reject(base, request, messages)
         if rejection is not None:
             return await self._reply(send, 400, rejection, request_id)
 
-        max_tokens = request.get("max_tokens") or request.get("max_completion_tokens")
         natural = directives["chunks"] if directives["chunks"] is not None else (self.chunks or DEFAULT_CHUNKS)
         natural = max(1, min(natural, MAX_CHUNKS))
-        count, finish = natural, "stop"
-        if isinstance(max_tokens, int) and max_tokens < natural:
-            count, finish = max_tokens, "length"
         ttft = self.ttft_ms if directives["ttft_ms"] is None else directives["ttft_ms"]
         interval = self.interval_ms if directives["interval_ms"] is None else directives["interval_ms"]
         ttft = min(ttft, MAX_DELAY_MS) / 1000
         interval = min(interval, MAX_DELAY_MS) / 1000
         user_text = _last_user_text(messages)
         prompt_tokens = prompt_tokens_of(messages)
+        cached = min(directives["cached"] or 0, prompt_tokens)
         rate_headers = _rate_limit_headers(max(0, TPM_LIMIT - prompt_tokens), b"0s")
+        stream = bool(request.get("stream"))
+        with_usage = fault != "no-usage"
 
-        if not request.get("stream"):
-            await asyncio.sleep(ttft + interval * count)
+        if dialect == "chat_completions":
+            max_tokens = request.get("max_tokens") or request.get("max_completion_tokens")
+            count, finish = natural, "stop"
+            if isinstance(max_tokens, int) and max_tokens < natural:
+                count, finish = max_tokens, "length"
+            if not stream:
+                frames = Frames(
+                    b"", (), 0, b"", completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached)
+                )
+            else:
+                if base.startswith(("llama", "meta-llama")):
+                    usage_mode = "every"
+                elif isinstance(request.get("stream_options"), dict) and request["stream_options"].get("include_usage"):
+                    usage_mode = "final"
+                else:
+                    usage_mode = "none"
+                if fault == "no-usage":
+                    usage_mode = "none"
+                role, content, tail = stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached)
+                frames = Frames(role + KEEP_ALIVE, content, 0, tail, b"")
+            extras = (ERROR_EVENT, MALFORMED_EVENT, KEEP_ALIVE)
+        elif dialect == "openai_responses":
+            # max_output_tokens covers the reasoning too: a tight limit leaves less (or no) text.
+            limit = request.get("max_output_tokens")
+            room = natural if limit is None else limit - len(reasoning_text(user_text).split())
+            count, incomplete = (natural, False) if room >= natural else (max(room, 0), True)
+            reasoning = request.get("reasoning")
+            summary = isinstance(reasoning, dict) and reasoning.get("summary") in ("auto", "concise", "detailed")
+            frames = responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary)
+            extras = (RESPONSES_ERROR_EVENT, RESPONSES_MALFORMED_EVENT, KEEP_ALIVE)
+        else:
+            thinking = isinstance(request.get("thinking"), dict) and request["thinking"].get("type") == "enabled"
+            room = request["max_tokens"] - (len(reasoning_text(user_text).split()) if thinking else 0)
+            count, truncated = (natural, False) if room >= natural else (max(room, 0), True)
+            # Anthropic's input_tokens excludes the cache reads and writes (section 10.5).
+            cache_write = 0 if cached else min(_cache_write_tokens(messages), prompt_tokens)
+            input_tokens = prompt_tokens - cached - cache_write
+            frames = anthropic_frames(
+                model, user_text, count, truncated, with_usage, input_tokens, cached, cache_write, thinking
+            )
+            extras = (ANTHROPIC_ERROR_EVENT, ANTHROPIC_MALFORMED_EVENT, ANTHROPIC_PING)
+
+        if not stream:
+            await asyncio.sleep(ttft + interval * max(count, len(frames.content)))
             if fault == "hang":
                 await asyncio.sleep(HANG_SECONDS)
             if fault == "error-event":
                 status, body, headers = fault_response("500", model)
                 return await self._reply(send, status, body, request_id, headers)
-            body = completion_body(model, user_text, count, finish, prompt_tokens, fault != "no-usage")
+            body = frames.body
             if fault in ("cut", "malformed"):
                 body = body[: len(body) // 2]
             return await self._reply(send, 200, body, request_id, rate_headers)
+        await self._stream(send, request_id, rate_headers, frames, extras, fault, ttft, interval)
 
-        if base.startswith(("llama", "meta-llama")):
-            usage_mode = "every"
-        elif isinstance(request.get("stream_options"), dict) and request["stream_options"].get("include_usage"):
-            usage_mode = "final"
-        else:
-            usage_mode = "none"
-        if fault == "no-usage":
-            usage_mode = "none"
-        role, content, tail = stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens)
+    async def _stream(self, send, request_id, rate_headers, frames, extras, fault, ttft, interval):
+        error_event, malformed_event, keep_alive = extras
         await send(
             {
                 "type": "http.response.start",
@@ -772,22 +1221,25 @@ class Simulator:
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": role + KEEP_ALIVE, "more_body": True})
+        await send({"type": "http.response.body", "body": frames.head, "more_body": True})
         if fault == "hang":
             await asyncio.sleep(HANG_SECONDS)
             return await send({"type": "http.response.body", "body": b""})
-        # A mid-stream fault strikes after a few deltas (or after all of them in a short answer).
-        split = min(3 if fault == "cut" else 2, len(content)) if fault in ("cut", "malformed", "error-event") else None
+        content = frames.content
+        # A mid-stream fault strikes after a few text deltas (or after all of them in a short answer).
+        split = None
+        if fault in ("cut", "malformed", "error-event"):
+            split = frames.lead + min(3 if fault == "cut" else 2, len(content) - frames.lead)
         await asyncio.sleep(ttft)
-        await _emit(send, content[:split], 0, interval)
-        if fault == "cut":  # the body ends with no finish_reason and no [DONE]
+        await _emit(send, content[:split], 0, interval, keep_alive)
+        if fault == "cut":  # the body ends with no finish and no terminal event
             return await send({"type": "http.response.body", "body": b""})
         if fault == "error-event":
-            return await send({"type": "http.response.body", "body": ERROR_EVENT})
+            return await send({"type": "http.response.body", "body": error_event})
         if fault == "malformed":
-            await send({"type": "http.response.body", "body": MALFORMED_EVENT, "more_body": True})
-            await _emit(send, content[split:], split, interval)
-        await send({"type": "http.response.body", "body": tail})
+            await send({"type": "http.response.body", "body": malformed_event, "more_body": True})
+            await _emit(send, content[split:], split, interval, keep_alive)
+        await send({"type": "http.response.body", "body": frames.tail})
 
     def _reject_parameters(self, base, request, messages):
         if not messages:

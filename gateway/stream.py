@@ -2,6 +2,11 @@
 
 Each dialect's SSE `data:` payload (already JSON-decoded) becomes zero or more events.
 Only the fields the relay needs are read; everything else in a chunk is ignored.
+
+Chat Completions needs only the payload (`chat_events`). OpenAI Responses and Anthropic
+Messages name their events, so their parsers take (SSE event name, payload):
+`responses_events` and, because Anthropic splits usage across two events, one
+`AnthropicEvents()` instance per stream.
 """
 
 from dataclasses import dataclass
@@ -90,3 +95,116 @@ def chat_events(chunk):
     usage = chunk.get("usage")
     if isinstance(usage, dict):
         yield Usage(usage)
+
+
+# --- OpenAI Responses (gateway-spec.md section 6; event names from OpenAI's streaming spec) ---------------------
+
+RESPONSES_REASONING_EVENTS = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
+# incomplete_details.reason -> the chat dialect's finish_reason, so the log speaks one language.
+RESPONSES_INCOMPLETE_REASONS = {"max_output_tokens": "length"}
+RESPONSES_TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def event_type(event_name, payload):
+    """The event's type: its SSE `event:` name, else the payload's own `type`.
+
+    httpx-sse reports an absent `event:` line as "message", the SSE default.
+    """
+    if event_name and event_name != "message":
+        return event_name
+    return payload.get("type") if isinstance(payload, dict) else None
+
+
+def _responses_finish(kind, response):
+    details = response.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    if kind == "response.incomplete" or response.get("status") == "incomplete":
+        return RESPONSES_INCOMPLETE_REASONS.get(reason, reason or "length")
+    return "stop"
+
+
+def responses_events(event_name, payload):
+    """Events of one Responses stream event."""
+    if not isinstance(payload, dict):
+        return
+    kind = event_type(event_name, payload)
+    if kind == "response.output_text.delta":
+        delta = payload.get("delta")
+        if isinstance(delta, str) and delta:
+            yield TextDelta(delta)
+    elif kind in RESPONSES_REASONING_EVENTS:
+        delta = payload.get("delta")
+        if isinstance(delta, str) and delta:
+            yield ReasoningDelta(delta)
+    elif kind in ("response.completed", "response.incomplete"):
+        response = payload.get("response")
+        response = response if isinstance(response, dict) else {}
+        usage = response.get("usage")
+        if isinstance(usage, dict):
+            yield Usage(usage)
+        yield Finish(_responses_finish(kind, response))
+    elif kind == "response.failed":
+        # The reason is in response.error ({code, message}); the outer payload only names the event.
+        response = payload.get("response")
+        failed = isinstance(response, dict) and isinstance(response.get("error"), dict)
+        raise StreamPayloadError(response if failed else payload)
+    elif kind == "error":
+        raise StreamPayloadError(payload)
+
+
+# --- Anthropic Messages (gateway-spec.md section 7) --------------------------------------------------------------
+
+# stop_reason -> the chat dialect's finish_reason; the others (stop_sequence, tool_use, refusal, ...) stay as they are.
+ANTHROPIC_STOP_REASONS = {"end_turn": "stop", "max_tokens": "length"}
+ANTHROPIC_TERMINAL_EVENTS = frozenset({"message_stop"})
+
+
+class AnthropicEvents:
+    """The parser of one Anthropic stream: call it with (SSE event name, payload) for each event.
+
+    Usage arrives in two halves: `message_start` carries input_tokens and the cache counts,
+    `message_delta` the final output_tokens. The instance keeps the first half and yields one
+    Usage with the merged object, still in Anthropic's own shape (gateway.pricing reads it
+    as dialect "anthropic_messages").
+    """
+
+    def __init__(self):
+        self.usage = {}
+
+    def __call__(self, event_name, payload):
+        if not isinstance(payload, dict):
+            return
+        kind = event_type(event_name, payload)
+        if kind == "content_block_delta":
+            delta = payload.get("delta")
+            delta = delta if isinstance(delta, dict) else {}
+            # signature_delta and input_json_delta carry nothing to show.
+            if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str) and delta["text"]:
+                yield TextDelta(delta["text"])
+            elif delta.get("type") == "thinking_delta" and isinstance(delta.get("thinking"), str) and delta["thinking"]:
+                yield ReasoningDelta(delta["thinking"])
+        elif kind == "content_block_start":
+            # A block may open with text already in it; the API allows it though it usually starts empty.
+            block = payload.get("content_block")
+            block = block if isinstance(block, dict) else {}
+            if block.get("type") == "text" and isinstance(block.get("text"), str) and block["text"]:
+                yield TextDelta(block["text"])
+            elif block.get("type") == "thinking" and isinstance(block.get("thinking"), str) and block["thinking"]:
+                yield ReasoningDelta(block["thinking"])
+        elif kind == "message_start":
+            message = payload.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+            if isinstance(usage, dict):
+                self.usage = dict(usage)
+        elif kind == "message_delta":
+            usage = payload.get("usage")
+            if isinstance(usage, dict):
+                self.usage.update({key: value for key, value in usage.items() if value is not None})
+            if self.usage:
+                yield Usage(dict(self.usage))
+            delta = payload.get("delta")
+            reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+            if reason:
+                yield Finish(ANTHROPIC_STOP_REASONS.get(reason, reason))
+        elif kind == "error":
+            raise StreamPayloadError(payload)

@@ -15,9 +15,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from playground.teams.access import aget_branch_for_user
-from playground.teams.validation import avalidate_base_url
-
 from . import runs
 from .relay import Outbox, relay_completion
 
@@ -89,11 +86,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def start_run(self, content):
         try:
             request = runs.parse_run_frame(content)
-            branch = await aget_branch_for_user(self.user, request.branch_code)
-            # Checked again at run time: a host's DNS may have changed since it was saved.
-            base_url = await avalidate_base_url(branch.base_url)
-            token = branch.token()
-            run, planned = await runs.create_run(self.user, branch, request)
+            run, planned, base_url, token = await runs.start_run(self.user, request)
         except runs.RunError as exc:
             await self.send_error(str(exc))
             return

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from gateway import pricing
 from gateway import stream as ev
-from gateway.client import GatewayError, ResponseInfo, stream_chat
+from gateway.client import GatewayError, ResponseInfo, stream_completion
 from playground.http import gateway_client
 from playground.usage.rollup import record
 
@@ -134,10 +134,16 @@ async def relay_completion(planned, *, base_url, token, messages, outbox: Outbox
     try:
         while True:
             try:
-                async for event in stream_chat(
-                    gateway_client(), base_url=base_url, token=token, model=planned.model, messages=messages,
+                async for event in stream_completion(
+                    gateway_client(),
+                    endpoint=planned.endpoint,
+                    base_url=base_url,
+                    token=token,
+                    model=planned.model,
+                    messages=messages,
                     params=planned.params,
-                ):  # fmt: skip
+                    thinking_budget=planned.thinking_budget,
+                ):
                     kind = type(event)
                     if kind is ev.TextDelta:
                         if live.first_token is None:
@@ -262,6 +268,8 @@ async def finish(completion, live: Live, messages):
         "latency_ms": completion.latency_ms,
         "tokens_per_s": completion.tokens_per_s,
         "notes": completion.notes,
+        "price_source": (completion.price or {}).get("source"),
+        "cost_lines": lines,
         "html": render_markdown(output),
     }
 

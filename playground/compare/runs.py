@@ -17,7 +17,10 @@ from django.utils import timezone
 from gateway import pricing
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
+from playground.teams.access import get_branch_for_user
 from playground.teams.models import Membership
+from playground.teams.pricing import price_snapshots
+from playground.teams.validation import validate_base_url
 
 from .models import Completion, Run
 
@@ -196,6 +199,16 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
 
 
 @sync_to_async
+def start_run(user, request: RunRequest):
+    """Everything a run needs before its streams start, in one hop to the database thread:
+    (run, planned requests, base URL, token). Raises Http404, ValidationError or RunError."""
+    branch = get_branch_for_user(user, request.branch_code)
+    # Checked again at run time: a host's DNS may have changed since it was saved.
+    base_url = validate_base_url(branch.base_url)
+    run, planned = create_run(user, branch, request)
+    return run, planned, base_url, branch.token()
+
+
 def create_run(user, branch, request: RunRequest):
     """Check the user may run on the branch, then write the run and one streaming row per model."""
     membership = Membership.objects.filter(user=user, team_id=branch.team_id).first()
@@ -207,6 +220,8 @@ def create_run(user, branch, request: RunRequest):
     if active >= settings.RUN_MAX_CONCURRENT_PER_USER:
         raise RunError(f"You already have {active} runs streaming; wait for one to finish or stop it.")
     catalog = {m.id: m for m in GatewayModel.objects.filter(id__in=request.models)}
+    # The team's own price wins over the catalog's; either is stored on the row as charged.
+    prices = price_snapshots(branch.team, {model_id: catalog.get(model_id) for model_id in request.models})
     now = timezone.now()
     with transaction.atomic():
         run = Run.objects.create(
@@ -229,7 +244,7 @@ def create_run(user, branch, request: RunRequest):
                 model=model_id,
                 endpoint=endpoint,
                 started=now,
-                price=model.price_snapshot() if model else None,
+                price=prices[model_id],
                 notes=notes,
             )
             planned.append(Planned(completion, model_id, params, notes, thinking))

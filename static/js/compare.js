@@ -227,8 +227,14 @@
     if (frame.latency_ms != null) setStat(p, ".s-latency", fmtMs(frame.latency_ms));
     setStat(p, ".s-speed", frame.tokens_per_s != null ? `${frame.tokens_per_s} tok/s` : "–");
     const u = frame.usage;
-    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens ?? "?"}` : "unavailable");
-    setCost(p, frame.cost, frame.cost_source);
+    const reasoningNote = u && u.reasoning_tokens ? ` (${u.reasoning_tokens} reasoning)` : "";
+    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens ?? "?"}${reasoningNote}` : "unavailable");
+    const thinking = p.reasoning.querySelector("pre").textContent;
+    if (thinking) {
+      const count = u && u.reasoning_tokens ? `${u.reasoning_tokens} tokens` : `~${Math.max(1, Math.round(thinking.length / 4))} tokens, estimated`;
+      p.reasoning.querySelector("summary").textContent = `Thinking · ${count}`;
+    }
+    setCost(p, frame.cost, frame.cost_source, frame.price_source, frame.cost_lines);
   }
 
   function failed(frame) {
@@ -299,7 +305,7 @@
   function setStat(p, selector, value) {
     p.el.querySelector(selector).textContent = value;
   }
-  function setCost(p, cost, source) {
+  function setCost(p, cost, source, priceSource, lines) {
     const el = p.el.querySelector(".s-cost");
     if (cost == null) {
       const labels = {
@@ -312,7 +318,13 @@
       return;
     }
     el.textContent = `${source === "estimated" ? "~" : ""}$${fmtCost(cost)}`;
-    el.title = source === "estimated" ? "Estimated: the gateway sent no usage, tokens were counted locally." : "Computed from the gateway's usage.";
+    const parts = [source === "estimated" ? "Estimated: the gateway sent no usage, tokens were counted locally." : "Computed from the gateway's usage."];
+    for (const line of lines || []) {
+      parts.push(`${line.bucket}: ${line.tokens} tokens × $${line.rate}/1M${line.tier ? ` (${line.tier})` : ""}`);
+    }
+    if (priceSource) parts.push(`Price: ${priceSource}`);
+    el.title = parts.join("\n");
+    if (priceSource && priceSource.startsWith("team override")) el.textContent += " (team price)";
   }
   function errorTitle(frame) {
     const titles = {

@@ -56,12 +56,13 @@
   });
 
   if (filters) {
-    // Keep the pushed address short: drop empty fields and the default sort.
+    // Keep the pushed address short: drop empty fields and the defaults (name sort, "any of").
+    const defaults = { sort: "name", in_mode: "any" };
     filters.addEventListener("htmx:configRequest", function (event) {
       const data = event.detail.formData;
       if (!data) return;
       Array.from(data.entries()).forEach(function (entry) {
-        if (entry[1] === "" || (entry[0] === "sort" && entry[1] === "name")) data.delete(entry[0]);
+        if (entry[1] === "" || defaults[entry[0]] === entry[1]) data.delete(entry[0]);
       });
     });
   }

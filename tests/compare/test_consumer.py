@@ -359,3 +359,23 @@ async def test_parameters_a_model_refuses_are_left_out_with_a_note(alice, branch
     assert notes["gpt-oss-20b"] == []
     assert not [f for f in frames if f["type"] == "completion.error"]
     await comm.disconnect()
+
+
+async def test_a_team_price_override_is_charged_and_stored_on_the_row(alice, branch, team):
+    from playground.teams.models import TeamModelPrice
+
+    await TeamModelPrice.objects.acreate(
+        team=team, model_id="gpt-5-mini", input=Decimal("1"), output=Decimal("2"), note="negotiated"
+    )
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["gpt-5-mini"]))
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    done = next(f for f in frames if f["type"] == "completion.done")
+    row = await Completion.objects.aget()
+    assert row.price["override"] is True
+    assert row.price["source"] == "team override: negotiated"
+    # Worked by hand: prompt tokens at $1 per 1M and completion tokens at $2 per 1M.
+    expected = (Decimal(row.prompt_tokens) * 1 + Decimal(row.completion_tokens) * 2) / Decimal(1_000_000)
+    assert row.cost == expected
+    assert Decimal(done["cost"]) == expected

@@ -386,7 +386,9 @@ async def test_a_non_streaming_request_gets_a_chat_completion(simulator):
 
 async def test_an_unknown_path_is_a_json_404(simulator):
     async with httpx.AsyncClient() as client:
-        response = await client.post(simulator + "/ai-gateway/openai/v1/responses", json={})
+        response = await client.post(
+            simulator + "/ai-gateway/gemini/v1beta/models/gemini-3-flash:generateContent", json={}
+        )
 
     assert response.status_code == 404
     assert "no route" in response.json()["error"]["message"]

@@ -4,6 +4,7 @@ The log is keyset-paginated on (started, id), which the index completion_team_st
 serves; no page ever counts the log (DESIGN.md section 8).
 """
 
+import json
 import re
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET
 
 from playground.compare.models import Completion
-from playground.teams.access import get_team_for_user, memberships_for_user
+from playground.teams.access import get_completion_for_user, get_team_for_user, memberships_for_user
 
 from .models import UsageDaily
 
@@ -33,6 +34,7 @@ MAX_CUSTOM_DAYS = 366
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_RE = re.compile(r"(\d{1,20})-(\d{1,20})")
 LOG_FIELDS = [
+    "code",
     "started",
     "finished",
     "model",
@@ -173,5 +175,22 @@ def index(request):
             "older_url": older_url,
             "newest_url": newest_url,
             "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def request_detail(request, code):
+    """One logged request: what was sent, what came back, and how its cost was worked out."""
+    completion = get_completion_for_user(request.user, code)
+    return render(
+        request,
+        "usage/request.html",
+        {
+            "c": completion,
+            "usage_json": json.dumps(completion.usage_raw, indent=2) if completion.usage_raw is not None else "",
+            "rate_limit": sorted((completion.rate_limit or {}).items()),
+            "price": completion.price or {},
         },
     )

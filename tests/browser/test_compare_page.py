@@ -80,3 +80,6 @@ def test_the_usage_page_lists_the_runs(logged_in, artifacts):
     expect(page.locator("table").first).to_be_visible()
     expect(page.get_by_text("gpt-5-mini").first).to_be_visible()
     page.screenshot(path=artifacts / "usage.png", full_page=True)
+    page.locator("td.usage-time a").first.click()
+    expect(page.get_by_text("How the cost was worked out")).to_be_visible()
+    page.screenshot(path=artifacts / "request.png", full_page=True)

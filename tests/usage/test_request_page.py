@@ -1,0 +1,66 @@
+"""The page of one logged request: its usage, cost lines, price and text."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def logged(finish):
+    return finish(
+        usage_raw={"prompt_tokens": 1200, "completion_tokens": 300, "prompt_tokens_details": {"cached_tokens": 200}},
+        cost_lines=[
+            {"bucket": "input", "tokens": 1000, "rate": "0.25", "cost": "0.00025", "tier": None},
+            {"bucket": "cache_read", "tokens": 200, "rate": "0.025", "cost": "0.000005", "tier": None},
+            {"bucket": "output", "tokens": 300, "rate": "2", "cost": "0.0006", "tier": None},
+        ],
+        cost=Decimal("0.000855"),
+        price={"input": "0.25", "output": "2", "source": "models.dev snapshot f3fc692", "effective": "2026-07-02"},
+        output_text="Branching is **cheap**.",
+        rate_limit={"x-ratelimit-remaining-tokens": "199000"},
+    )
+
+
+def test_it_shows_how_the_cost_was_worked_out(client, alice, logged):
+    client.force_login(alice)
+    response = client.get(reverse("usage:request", args=[logged.code]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cache_read" in html and "0.000005" in html
+    assert "$0.000855" in html
+    assert "models.dev snapshot f3fc692" in html
+    assert "x-ratelimit-remaining-tokens" in html
+    assert "&quot;cached_tokens&quot;: 200" in html
+    # The answer is shown as text, never as markup from the model.
+    assert "Branching is **cheap**." in html
+
+
+def test_a_teammate_sees_it(client, bob, logged):
+    client.force_login(bob)
+    assert client.get(reverse("usage:request", args=[logged.code])).status_code == 200
+
+
+def test_it_refuses_an_outsider(client, charlie, logged):
+    client.force_login(charlie)
+    assert client.get(reverse("usage:request", args=[logged.code])).status_code == 404
+
+
+def test_it_refuses_anonymous_users(client, logged):
+    response = client.get(reverse("usage:request", args=[logged.code]))
+    assert response.status_code == 302
+
+
+def test_the_usage_log_links_each_request(client, alice, logged):
+    client.force_login(alice)
+    html = client.get(reverse("usage:index")).content.decode()
+    assert reverse("usage:request", args=[logged.code]) in html
+
+
+def test_the_token_is_not_on_the_page(client, alice, logged, gw_branch):
+    client.force_login(alice)
+    html = client.get(reverse("usage:request", args=[logged.code])).content.decode()
+    assert gw_branch.token() not in html
+    assert gw_branch.token_encrypted not in html

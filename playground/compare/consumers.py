@@ -86,7 +86,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def start_run(self, content):
         try:
             request = runs.parse_run_frame(content)
-            run, planned, base_url, token = await runs.start_run(self.user, request)
+            run, planned, base_url, token = await runs.prepare_run(self.user, request)
         except runs.RunError as exc:
             await self.send_error(str(exc))
             return
@@ -105,11 +105,16 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                 "completions": [{"id": str(p.completion.code), "model": p.model, "notes": p.notes} for p in planned],
             }
         )
+        # The rows are written while the streams connect; each stream waits for them
+        # only when it ends and writes its own row.
+        saved = asyncio.ensure_future(runs.save_run(run, planned))
         codes = set()
         for p in planned:
             code = str(p.completion.code)
             task = asyncio.create_task(
-                relay_completion(p, base_url=base_url, token=token, messages=request.messages, outbox=self.outbox)
+                relay_completion(
+                    p, base_url=base_url, token=token, messages=request.messages, outbox=self.outbox, saved=saved
+                )
             )
             self.tasks[code] = task
             codes.add(code)

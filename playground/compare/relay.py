@@ -125,7 +125,7 @@ def _wall(started, started_monotonic, at):
     return started + timedelta(seconds=at - started_monotonic)
 
 
-async def relay_completion(planned, *, base_url, token, messages, outbox: Outbox):
+async def relay_completion(planned, *, base_url, token, messages, outbox: Outbox, saved=None):
     """Stream one model's answer to the outbox and log it. Returns the final frame sent."""
     completion = planned.completion
     code = str(completion.code)
@@ -199,6 +199,22 @@ async def relay_completion(planned, *, base_url, token, messages, outbox: Outbox
         log.exception("relay failed for completion %s (model %s)", code, planned.model)
         live.status = Completion.Status.ERROR
         live.error = GatewayError(None, "internal_error", "The playground failed while relaying this answer.")
+    if saved is not None:
+        try:
+            # Shielded: a second stop must not cancel the write the other panels wait on.
+            await asyncio.shield(saved)
+        except Exception:
+            log.exception("could not log run %s", completion.run.code)
+            frame = {
+                "type": "completion.error",
+                "completion": live.code,
+                "status": None,
+                "code": "log_failed",
+                "message": "The playground could not write this request to its log (database error).",
+                "retry_after": None,
+            }
+            outbox.frame(frame)
+            return frame
     frame = await finish(completion, live, messages)
     outbox.frame(frame)
     return frame

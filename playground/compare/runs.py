@@ -199,18 +199,14 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
 
 
 @sync_to_async
-def start_run(user, request: RunRequest):
-    """Everything a run needs before its streams start, in one hop to the database thread:
-    (run, planned requests, base URL, token). Raises Http404, ValidationError or RunError."""
+def prepare_run(user, request: RunRequest):
+    """Everything a run needs before its streams start, read in one hop to the database
+    thread: (run, planned requests, base URL, token). Nothing is written yet: the rows
+    are saved by `save_run` while the streams connect, so the database never delays the
+    first token. Raises Http404, ValidationError or RunError."""
     branch = get_branch_for_user(user, request.branch_code)
     # Checked again at run time: a host's DNS may have changed since it was saved.
     base_url = validate_base_url(branch.base_url)
-    run, planned = create_run(user, branch, request)
-    return run, planned, base_url, branch.token()
-
-
-def create_run(user, branch, request: RunRequest):
-    """Check the user may run on the branch, then write the run and one streaming row per model."""
     membership = Membership.objects.filter(user=user, team_id=branch.team_id).first()
     if membership is None or not membership.can_run:
         raise RunError("Viewers cannot start runs on this team's branches.")
@@ -223,33 +219,35 @@ def create_run(user, branch, request: RunRequest):
     # The team's own price wins over the catalog's; either is stored on the row as charged.
     prices = price_snapshots(branch.team, {model_id: catalog.get(model_id) for model_id in request.models})
     now = timezone.now()
-    with transaction.atomic():
-        run = Run.objects.create(
+    run = Run(
+        team_id=branch.team_id, user=user, branch=branch, messages=request.messages, params=request.params, created=now
+    )
+    planned = []
+    for model_id in request.models:
+        endpoint, params, thinking, notes = plan_model(catalog.get(model_id), model_id, request.params)
+        completion = Completion(
+            run=run,
             team_id=branch.team_id,
             user=user,
             branch=branch,
-            messages=request.messages,
-            params=request.params,
-            created=now,
+            model=model_id,
+            endpoint=endpoint,
+            started=now,
+            price=prices[model_id],
+            notes=notes,
         )
-        planned = []
-        for model_id in request.models:
-            model = catalog.get(model_id)
-            endpoint, params, thinking, notes = plan_model(model, model_id, request.params)
-            completion = Completion(
-                run=run,
-                team_id=branch.team_id,
-                user=user,
-                branch=branch,
-                model=model_id,
-                endpoint=endpoint,
-                started=now,
-                price=prices[model_id],
-                notes=notes,
-            )
-            planned.append(Planned(completion, model_id, params, notes, thinking))
+        planned.append(Planned(completion, model_id, params, notes, thinking))
+    return run, planned, base_url, branch.token()
+
+
+@sync_to_async
+def save_run(run, planned):
+    """Write the run and one `streaming` row per model (the rows each request ends on)."""
+    with transaction.atomic():
+        run.save()
+        for p in planned:
+            p.completion.run = run  # the run now has its primary key
         Completion.objects.bulk_create([p.completion for p in planned])
-    return run, planned
 
 
 def cost_of(usage, dialect, price, prompt_text, output_text):

@@ -1,0 +1,91 @@
+"""The relay's single writer: ordering, coalescing, and the bound on a client that stops reading."""
+
+import asyncio
+
+from playground.compare.relay import ACK_WINDOW, Outbox
+
+
+class SlowSocket:
+    """Records frames; each send yields to the loop, like a real server write."""
+
+    def __init__(self):
+        self.frames = []
+
+    async def send(self, frame):
+        self.frames.append(frame)
+        await asyncio.sleep(0)
+
+
+async def settle():
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_a_panels_end_never_overtakes_its_text():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send)
+    for i in range(20):
+        outbox.delta("a", text=f"{i} ")
+        outbox.delta("b", text=f"{i} ")
+    outbox.frame({"type": "completion.done", "completion": "a"})
+    outbox.delta("b", text="tail")
+    outbox.frame({"type": "completion.done", "completion": "b"})
+    await settle()
+    await outbox.close()
+    text = {"a": "", "b": ""}
+    ended = set()
+    for frame in sock.frames:
+        if frame["type"] == "delta":
+            assert frame["completion"] not in ended
+            text[frame["completion"]] += frame["text"]
+        else:
+            ended.add(frame["completion"])
+    assert ended == {"a", "b"}
+    assert text["a"] == "".join(f"{i} " for i in range(20))
+    assert text["b"] == "".join(f"{i} " for i in range(20)) + "tail"
+
+
+async def test_deltas_that_arrive_together_go_out_as_one_frame_per_panel():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send)
+    for _ in range(100):
+        outbox.delta("a", text="x", reasoning="r")
+    await settle()
+    await outbox.close()
+    assert sock.frames == [{"type": "delta", "completion": "a", "text": "x" * 100, "reasoning": "r" * 100}]
+
+
+async def test_a_client_that_stops_acking_gets_a_bounded_number_of_frames():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send)
+    outbox.ack(0)  # the client speaks flow control, then stops reading
+    for i in range(5000):
+        for panel in ("a", "b", "c"):
+            outbox.delta(panel, text="y")
+        if i % 10 == 0:
+            await asyncio.sleep(0)  # streams interleave with the writer
+    outbox.frame({"type": "completion.done", "completion": "a"})
+    await settle()
+    # No more than the window is in flight; everything else waits, merged per panel.
+    assert len(sock.frames) <= ACK_WINDOW + 3
+    assert len(outbox._pending) <= 3
+    held = sum(len("".join(text)) for text, _ in outbox._pending.values())
+    sent = sum(len(f.get("text", "")) for f in sock.frames)
+    assert held + sent == 15000
+
+    # The client catches up: the rest arrives, in order, in a few frames.
+    outbox.ack(len(sock.frames))
+    await settle()
+    await outbox.close()
+    assert sum(len(f.get("text", "")) for f in sock.frames) == 15000
+    assert sock.frames[-1] == {"type": "completion.done", "completion": "a"}
+
+
+async def test_a_client_that_never_acks_is_not_throttled():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send)
+    for _ in range(ACK_WINDOW * 3):
+        outbox.delta("a", text="z")
+        await settle()
+    await outbox.close()
+    assert len(sock.frames) == ACK_WINDOW * 3

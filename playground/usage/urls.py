@@ -6,4 +6,7 @@ app_name = "usage"
 urlpatterns = [
     path("", views.index, name="index"),
     path("requests/<uuid:code>/", views.request_detail, name="request"),
+    path("charts/spend.svg", views.spend_chart, name="spend_chart"),
+    path("charts/tokens.svg", views.tokens_chart, name="tokens_chart"),
+    path("export.csv", views.export_csv, name="export"),
 ]

@@ -1,4 +1,4 @@
-"""The Usage page: totals by model from the daily rollup, then the team's request log.
+"""The Usage page: totals by model from the daily rollup, then the team's request log; its charts and CSV export.
 
 The log is keyset-paginated on (started, id), which the index completion_team_started_idx
 serves; no page ever counts the log (DESIGN.md section 8).
@@ -12,15 +12,20 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, Sum
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.csp import CSP
 from django.utils.dateformat import format as date_format
 from django.utils.dateparse import parse_date
+from django.views.decorators.cache import cache_control
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
 
 from playground.compare.models import Completion
 from playground.teams.access import get_completion_for_user, get_team_for_user, memberships_for_user
 
+from . import charts, export
 from .models import UsageDaily
 
 PAGE_SIZE = 50
@@ -139,6 +144,13 @@ def _log_page(team, period, cursor):
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
+def period_params(team, period):
+    params = {"team": team.slug, "period": period.key}
+    if period.key == "custom":
+        params.update({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
+    return params
+
+
 @login_required
 @require_GET
 def index(request):
@@ -156,9 +168,7 @@ def index(request):
     totals, grand = _totals(team, period)
     log, has_older = _log_page(team, period, cursor)
 
-    params = {"team": team.slug, "period": period.key}
-    if period.key == "custom":
-        params.update({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
+    params = period_params(team, period)
     older_url = f"?{urlencode({**params, 'cursor': encode_cursor(log[-1])})}" if has_older else ""
     newest_url = f"?{urlencode(params)}" if cursor else ""
     return render(
@@ -175,6 +185,8 @@ def index(request):
             "older_url": older_url,
             "newest_url": newest_url,
             "today": timezone.localdate(),
+            # The charts and the export take the same team and period as the page.
+            "query": urlencode(params),
         },
     )
 
@@ -194,3 +206,53 @@ def request_detail(request, code):
             "price": completion.price or {},
         },
     )
+
+
+# pygal puts a <style> element inside its SVG, and the site's CSP (style-src 'self') would block it
+# if the SVG is opened on its own: an SVG shown through <img> is a document of its own, under the
+# CSP of its own response. So these two responses, and only these, allow inline style; everything
+# else stays shut (no script, no fetches, no framing), and the Usage page's CSP is unchanged.
+SVG_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.NONE],
+}
+
+
+def _team_and_period(request):
+    """The team (404 unless it is one of the user's) and period, read like the page reads them."""
+    team = get_team_for_user(request.user, request.GET.get("team"))
+    return team, Period(request.GET, timezone.now())
+
+
+def _svg(text):
+    return HttpResponse(text, content_type="image/svg+xml; charset=utf-8")
+
+
+@login_required
+@require_GET
+@cache_control(private=True, no_cache=True)
+@csp_override(SVG_CSP)
+def spend_chart(request):
+    team, period = _team_and_period(request)
+    return _svg(charts.spend_chart(team, period.first_day, period.last_day))
+
+
+@login_required
+@require_GET
+@cache_control(private=True, no_cache=True)
+@csp_override(SVG_CSP)
+def tokens_chart(request):
+    team, period = _team_and_period(request)
+    return _svg(charts.tokens_chart(team, period.first_day, period.last_day))
+
+
+@login_required
+@require_GET
+def export_csv(request):
+    """The team's request log for the period as CSV, streamed; the same rows the page's log pages through."""
+    team, period = _team_and_period(request)
+    filename = f"usage-{team.slug}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
+    return export.csv_response(request, export.log_queryset(team, period.start, period.end), filename)

@@ -1,0 +1,198 @@
+"""Usage charts: spend and tokens per day, drawn as SVG by pygal from the daily rollup only.
+
+The request log is never read here, so the charts cost the same at a hundred requests or millions.
+The SVGs are shown through <img>: no script runs in them, so pygal's JS is left out (and its
+inline config <script> stripped), and they load nothing from outside.
+"""
+
+import math
+from datetime import timedelta
+from decimal import Decimal
+
+import pygal
+from django.db.models import Count, Sum
+from django.utils.dateformat import format as date_format
+from pygal.style import Style
+
+from .models import UsageDaily
+
+TOP_MODELS = 6
+OTHER = "other"
+NO_DATA = "No requests in this period"
+ACCENT = "#0f8a5f"
+GREY = "#b4bac4"
+# Accent green first; the seventh colour, muted grey, always falls to "other" (the last series).
+SPEND_COLORS = (ACCENT, "#3b6fb6", "#d9962b", "#8a5cc2", "#cf5a3e", "#2aa3a0", GREY)
+TOKEN_COLORS = (ACCENT, "#8fd1b4")
+WIDTH, HEIGHT = 640, 320
+
+# Matches static/css/app.css: ink, muted grey, hairline guides, the system font.
+STYLE = dict(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#16181d",
+    foreground_strong="#16181d",
+    foreground_subtle="#5d6472",
+    font_family='system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif',
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=12,
+    tooltip_font_size=12,
+    no_data_font_size=16,
+    guide_stroke_color="#e2e5ea",
+    major_guide_stroke_color="#e2e5ea",
+    guide_stroke_dasharray="2,3",
+    major_guide_stroke_dasharray="2,3",
+    opacity=".92",
+    opacity_hover="1",
+    transition="0ms",
+)
+
+
+def days_between(first_day, last_day):
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def spend_per_day(team, first_day, last_day):
+    """(days, [(model, [Decimal cost per day])]): the top models by cost, the rest summed as "other"."""
+    days = days_between(first_day, last_day)
+    rows = (
+        UsageDaily.objects.filter(team=team, day__gte=first_day, day__lte=last_day)
+        .values("day", "model")
+        .annotate(cost=Sum("cost"), requests=Sum("requests"))
+        .order_by()
+    )
+    index = {day: n for n, day in enumerate(days)}
+    per_model, totals = {}, {}
+    for row in rows:
+        costs = per_model.setdefault(row["model"], [Decimal(0)] * len(days))
+        costs[index[row["day"]]] += row["cost"]
+        cost, requests = totals.get(row["model"], (Decimal(0), 0))
+        totals[row["model"]] = (cost + row["cost"], requests + row["requests"])
+    # Unpriced models tie at zero: the busier one first, then by name so the colours hold still.
+    ranked = sorted(totals, key=lambda model: (-totals[model][0], -totals[model][1], model))
+    series = [(model, per_model[model]) for model in ranked[:TOP_MODELS]]
+    rest = ranked[TOP_MODELS:]
+    if rest:
+        series.append((OTHER, [sum((per_model[m][n] for m in rest), Decimal(0)) for n in range(len(days))]))
+    return days, series
+
+
+def tokens_per_day(team, first_day, last_day):
+    """(days, tokens in per day, tokens out per day), or empty lists when there were no requests."""
+    days = days_between(first_day, last_day)
+    rows = (
+        UsageDaily.objects.filter(team=team, day__gte=first_day, day__lte=last_day)
+        .values("day")
+        .annotate(rows=Count("id"), tokens_in=Sum("prompt_tokens"), tokens_out=Sum("completion_tokens"))
+        .order_by()
+    )
+    by_day = {row["day"]: row for row in rows}
+    if not by_day:
+        return days, [], []
+    tokens_in = [by_day[day]["tokens_in"] if day in by_day else 0 for day in days]
+    tokens_out = [by_day[day]["tokens_out"] if day in by_day else 0 for day in days]
+    return days, tokens_in, tokens_out
+
+
+def axis_ticks(largest, count=5):
+    """(ticks, step): about `count` round steps (1, 2, 2.5 or 5 times a power of ten) from 0 past `largest`."""
+    if largest <= 0:
+        return [0, 1], 1
+    raw = largest / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    # Rounded so float noise (0.30000000000000004) never reaches a label.
+    ticks = [round(n * step, 12) for n in range(math.ceil(largest / step - 1e-9) + 1)]
+    return ticks, step
+
+
+def step_decimals(step):
+    """The decimals a label needs to show every multiple of `step` exactly (0.0025 -> 4)."""
+    decimals = 0
+    while decimals < 12 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
+        decimals += 1
+    return decimals
+
+
+def usd_formatter(step):
+    """Dollar labels, every one with the same decimals, as many as the step needs: $0.0025, $1.50, $200."""
+    decimals = 0 if step >= 10 else max(2, step_decimals(step))
+    return lambda value: "" if value is None else f"${value:,.{decimals}f}"
+
+
+def count_formatter(value):
+    if value is None:
+        return ""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def _drop_scripts(root):
+    # pygal writes an inline <script> with its config even when js=[]; an <img> would never run
+    # it, but the SVG is also reachable directly, so it carries no script at all.
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if str(child.tag).rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
+
+
+def _chart(kind, days, colors, formatter, largest):
+    """A pygal chart in the site's style; with no data, just the friendly line (no empty axes)."""
+    ticks, _ = axis_ticks(largest or 0)
+    config = {
+        "js": [],
+        "width": WIDTH,
+        "height": HEIGHT,
+        "style": Style(**{**STYLE, "colors": colors}),
+        "legend_at_bottom": True,
+        # No legend_at_bottom_columns: pygal 3.1.3 reserves floor(series / columns) legend rows, too few
+        # (none at all for two series), and clips the last row; its default (a square grid) reserves enough.
+        "legend_box_size": 10,
+        "truncate_legend": 28,
+        "no_data_text": NO_DATA,
+        "value_formatter": formatter,
+        "show_minor_x_labels": False,
+        "x_labels_major_every": max(1, math.ceil(len(days) / 10)),
+        "truncate_label": -1,
+        "margin": 8,
+        "spacing": 12,
+        "include_x_axis": True,
+        # Round y labels of our own: pygal's up to 16 crowd a 320px chart.
+        "y_labels": ticks,
+        "print_values": False,
+        "disable_xml_declaration": False,
+    }
+    if largest is None:
+        config.update(show_x_labels=False, show_y_labels=False, show_y_guides=False, y_labels=None)
+        del config["x_labels_major_every"]
+    chart = kind(**config)
+    if largest is not None:
+        chart.x_labels = [date_format(day, "M j") for day in days]
+    chart.add_xml_filter(_drop_scripts)
+    return chart
+
+
+def spend_chart(team, first_day, last_day):
+    """SVG text: stacked bars of USD per day, one colour per top model."""
+    days, series = spend_per_day(team, first_day, last_day)
+    # Decimal in the database; float only here, for drawing.
+    largest = float(max(map(sum, zip(*(costs for _, costs in series), strict=True)))) if series else None
+    chart = _chart(pygal.StackedBar, days, SPEND_COLORS, usd_formatter(axis_ticks(largest or 0)[1]), largest)
+    for model, costs in series:
+        chart.add(model, [float(cost) for cost in costs])
+    return chart.render(is_unicode=True)
+
+
+def tokens_chart(team, first_day, last_day):
+    """SVG text: tokens in and out per day, side by side."""
+    days, tokens_in, tokens_out = tokens_per_day(team, first_day, last_day)
+    largest = max(tokens_in + tokens_out) if tokens_in else None
+    chart = _chart(pygal.Bar, days, TOKEN_COLORS, count_formatter, largest)
+    if tokens_in:
+        chart.add("Tokens in", tokens_in)
+        chart.add("Tokens out", tokens_out)
+    return chart.render(is_unicode=True)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -138,7 +138,10 @@ def _log_page(team, period, cursor):
         qs = qs.filter(started__lt=period.end)
     if cursor is not None:
         started, pk = cursor
-        qs = qs.filter(Q(started__lt=started) | Q(started=started, id__lt=pk))
+        # Written as a range plus an exclusion rather than `started < x OR (started = x AND
+        # id < y)`: SQLite cannot use the (team, started, id) index for the OR form and
+        # scans the team's whole log (275 ms at 200K rows in bench/pages.py).
+        qs = qs.filter(started__lte=started).exclude(started=started, id__gte=pk)
     rows = list(qs.select_related("user", "branch").only(*LOG_FIELDS).order_by("-started", "-id")[: PAGE_SIZE + 1])
     # One row more than a page tells whether an older page exists, without counting.
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE

@@ -61,6 +61,16 @@ def simulator():
     proc.wait(timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: rolled-back rows reuse ids, cached values would not."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-123")
@@ -92,9 +102,11 @@ def catalog(db):
     """The model catalog. A migration loads it, but transactional tests flush the tables."""
     from gateway.catalog import seed
     from gateway.models import GatewayModel
+    from playground.compare.runs import forget_catalog
 
     if not GatewayModel.objects.exists():
         seed()
+    forget_catalog()
 
 
 @pytest.fixture

@@ -24,6 +24,15 @@ log = logging.getLogger(__name__)
 _swept = False
 
 
+def refusal(exc):
+    """What the user is told when a run cannot start."""
+    if isinstance(exc, Http404):
+        return "No such branch."
+    if isinstance(exc, ValidationError):
+        return f"This branch's base URL is refused: {' '.join(exc.messages)}"
+    return str(exc)
+
+
 async def sweep_once():
     """Once per process, on the first socket: rows a crashed server left `streaming`
     become `interrupted`. Only rows older than RUN_STALE_SECONDS, since other server
@@ -86,16 +95,19 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def start_run(self, content):
         try:
             request = runs.parse_run_frame(content)
-            run, planned, base_url, token = await runs.prepare_run(self.user, request)
+            runs.claim_run_slot(self.user.pk)
         except runs.RunError as exc:
             await self.send_error(str(exc))
             return
-        except Http404:
-            await self.send_error("No such branch.")
+        try:
+            run, planned, base_url, token = await runs.prepare_run(self.user, request)
+        except (runs.RunError, Http404, ValidationError) as exc:
+            runs.release_run_slot(self.user.pk)
+            await self.send_error(refusal(exc))
             return
-        except ValidationError as exc:
-            await self.send_error(f"This branch's base URL is refused: {' '.join(exc.messages)}")
-            return
+        except BaseException:
+            runs.release_run_slot(self.user.pk)
+            raise
 
         run_code = str(run.code)
         self.outbox.frame(
@@ -125,7 +137,10 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         waiter.add_done_callback(self.waiters.discard)
 
     async def run_done(self, run_code, tasks):
-        frames = await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            frames = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            runs.release_run_slot(self.user.pk)
         self.run_tasks.pop(run_code, None)
         costs = [f.get("cost") for f in frames if isinstance(f, dict)]
         known = [Decimal(c) for c in costs if c is not None]

@@ -6,19 +6,21 @@ more when its request ends, whatever happened to it.
 """
 
 import re
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from gateway import pricing
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
-from playground.teams.access import get_branch_for_user
-from playground.teams.models import Membership
+from playground.teams.access import get_branch_for_runner
 from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
 
@@ -198,33 +200,69 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
     return endpoint, params, thinking, notes
 
 
+# The catalog changes only through migrations and sync_models; runs read it from memory,
+# refreshed at most CATALOG_TTL seconds after a change (a query costs ~1 ms before the
+# first token).
+CATALOG_TTL = 30.0
+_catalog = (0.0, {})
+
+
+def catalog_models():
+    global _catalog
+    expires, models = _catalog
+    now = time.monotonic()
+    if now >= expires:
+        models = {m.id: m for m in GatewayModel.objects.all()}
+        _catalog = (now + CATALOG_TTL, models)
+    return models
+
+
+# Runs streaming per user, in this process: the limit on concurrent runs. (With several
+# server processes each enforces it on its own sockets.)
+_active_runs = Counter()
+
+
+def claim_run_slot(user_id):
+    if _active_runs[user_id] >= settings.RUN_MAX_CONCURRENT_PER_USER:
+        raise RunError(f"You already have {_active_runs[user_id]} runs streaming; wait for one to finish or stop it.")
+    _active_runs[user_id] += 1
+
+
+def release_run_slot(user_id):
+    _active_runs[user_id] -= 1
+    if _active_runs[user_id] <= 0:
+        del _active_runs[user_id]
+
+
+def forget_catalog():
+    """Drop the in-memory catalog (after a sync, and between tests)."""
+    global _catalog
+    _catalog = (0.0, {})
+
+
 @sync_to_async
 def prepare_run(user, request: RunRequest):
     """Everything a run needs before its streams start, read in one hop to the database
     thread: (run, planned requests, base URL, token). Nothing is written yet: the rows
     are saved by `save_run` while the streams connect, so the database never delays the
     first token. Raises Http404, ValidationError or RunError."""
-    branch = get_branch_for_user(user, request.branch_code)
+    try:
+        branch = get_branch_for_runner(user, request.branch_code)
+    except PermissionDenied:
+        raise RunError("Viewers cannot start runs on this team's branches.") from None
     # Checked again at run time: a host's DNS may have changed since it was saved.
     base_url = validate_base_url(branch.base_url)
-    membership = Membership.objects.filter(user=user, team_id=branch.team_id).first()
-    if membership is None or not membership.can_run:
-        raise RunError("Viewers cannot start runs on this team's branches.")
-    active = (
-        Completion.objects.filter(user=user, status=Completion.Status.STREAMING).values("run_id").distinct().count()
-    )
-    if active >= settings.RUN_MAX_CONCURRENT_PER_USER:
-        raise RunError(f"You already have {active} runs streaming; wait for one to finish or stop it.")
-    catalog = {m.id: m for m in GatewayModel.objects.filter(id__in=request.models)}
+    catalog = catalog_models()
+    models = {model_id: catalog.get(model_id) for model_id in request.models}
     # The team's own price wins over the catalog's; either is stored on the row as charged.
-    prices = price_snapshots(branch.team, {model_id: catalog.get(model_id) for model_id in request.models})
+    prices = price_snapshots(branch.team, models)
     now = timezone.now()
     run = Run(
         team_id=branch.team_id, user=user, branch=branch, messages=request.messages, params=request.params, created=now
     )
     planned = []
     for model_id in request.models:
-        endpoint, params, thinking, notes = plan_model(catalog.get(model_id), model_id, request.params)
+        endpoint, params, thinking, notes = plan_model(models[model_id], model_id, request.params)
         completion = Completion(
             run=run,
             team_id=branch.team_id,

@@ -6,4 +6,4 @@ class TeamsConfig(AppConfig):
     label = "teams"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import pricing, signals  # noqa: F401  (connect the receivers)

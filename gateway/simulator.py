@@ -1263,15 +1263,7 @@ class Simulator:
             message = "temperature and top_p cannot both be specified for this model. Please use only one."
             return _shape3({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
         if base.startswith("gpt-5") or base in GEMINI_NO_SAMPLING:
-            inner = {
-                "error": {
-                    "message": f"Unsupported parameter: '{param}' is not supported with this model.",
-                    "type": "invalid_request_error",
-                    "param": param,
-                    "code": "unsupported_parameter",
-                }
-            }
-            return _shape3(inner)
+            return _unsupported(param)
         return None
 
 

@@ -10,7 +10,7 @@ and reports what the relay adds: latency per chunk after the first (p50, p99), t
 first token, chunks per second, CPU per relayed chunk and the server's peak memory.
 Every relayed answer is checked to be exactly the directly read text, in order.
 
-    .venv/bin/python bench/relay.py [--levels 1x1,10x5,30x5] [--chunks 64] [--interval-ms 20]
+    .venv/bin/python bench/relay.py [--levels 1x1,10x1,10x5,30x5] [--chunks 64] [--interval-ms 20]
 
 Prints a table and writes bench/results/relay.json. A benchmark, not a test.
 """
@@ -216,25 +216,36 @@ def measure(direct, relay, models):
     }
 
 
-def run_level(sim_url, app, app_url, cookie, branch, runs, models):
-    cpu_direct0 = time.process_time()
-    direct, direct_s = asyncio.run(direct_phase(sim_url, runs, models))
-    # What reading the streams costs by itself (httpx, SSE, JSON): the baseline the
-    # relay's CPU per chunk is compared with.
-    direct_cpu = time.process_time() - cpu_direct0
-    cpu0, _, _ = proc_stats(app.pid)
-    relay, relay_s = asyncio.run(relay_phase(app_url, cookie, branch, runs, models))
-    cpu1, rss, peak = proc_stats(app.pid)
+def run_level(sim_url, app, app_url, cookie, branch, runs, models, repeats=1):
+    """One load level; a light level is repeated (one after the other) for enough samples."""
+    direct, relay = [], []
+    direct_s = relay_s = direct_cpu = relay_cpu = 0.0
+    for _ in range(repeats):
+        cpu_direct0 = time.process_time()
+        d, seconds = asyncio.run(direct_phase(sim_url, runs, models))
+        # What reading the streams costs by itself (httpx, SSE, JSON): the baseline the
+        # relay's CPU per chunk is compared with.
+        direct_cpu += time.process_time() - cpu_direct0
+        direct += d
+        direct_s += seconds
+        cpu0, _, _ = proc_stats(app.pid)
+        r, seconds = asyncio.run(relay_phase(app_url, cookie, branch, runs, models))
+        cpu1, rss, peak = proc_stats(app.pid)
+        relay_cpu += cpu1 - cpu0
+        relay += r
+        relay_s += seconds
     result = measure(direct, relay, models)
     chunks = max(result["chunks"], 1)
     result.update(
         {
             "runs": runs,
+            "repeats": repeats,
             "models_per_run": len(models),
             "streams": runs * len(models),
+            "streams_measured": runs * len(models) * repeats,
             "chunks_per_s": {"direct": chunks / direct_s, "relay": chunks / relay_s},
             "cpu_us_per_chunk": {
-                "relay_server": (cpu1 - cpu0) / chunks * 1e6,
+                "relay_server": relay_cpu / chunks * 1e6,
                 "direct_read": direct_cpu / chunks * 1e6,
             },
             "server_rss_mb": rss,
@@ -251,7 +262,9 @@ def fmt(value, digits=1):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--levels", default="1x1,10x5,30x5", help="comma-separated RUNSxMODELS load levels (default: 1x1,10x5,30x5)"
+        "--levels",
+        default="1x1,10x1,10x5,30x5",
+        help="comma-separated RUNSxMODELS load levels (default: 1x1,10x1,10x5,30x5)",
     )
     parser.add_argument("--chunks", type=int, default=64)
     parser.add_argument("--interval-ms", type=int, default=20)
@@ -285,7 +298,8 @@ def main():
             asyncio.run(direct_phase(sim_url, 1, MODELS[:1]))
             asyncio.run(relay_phase(app_url, cookie, branch, 1, MODELS[:1]))
             for runs, models in levels:
-                results.append(run_level(sim_url, app, app_url, cookie, branch, runs, models))
+                repeats = max(1, 10 // (runs * len(models)))
+                results.append(run_level(sim_url, app, app_url, cookie, branch, runs, models, repeats))
         finally:
             app.terminate()
             sim.terminate()
@@ -305,7 +319,7 @@ def main():
     print("-" * len(header))
     for r in results:
         print(
-            f"{r['streams']:>7} {str(r['complete_in_order']) + '/' + str(r['streams']):>9} "
+            f"{r['streams']:>7} {str(r['complete_in_order']) + '/' + str(r['streams_measured']):>9} "
             f"{fmt(r['added_latency_per_chunk_ms']['p50'], 2):>13} {fmt(r['added_latency_per_chunk_ms']['p99'], 2):>8} "
             f"{fmt(r['added_ttft_ms']['p50'], 2):>12} {fmt(r['chunks_per_s']['direct'], 0):>12} "
             f"{fmt(r['chunks_per_s']['relay'], 0):>7} {r['frames']:>7} "

@@ -240,7 +240,9 @@
   function failed(frame) {
     const p = panels.get(frame.completion);
     if (!p) return;
-    finishPanel(p, frame.status ? `error ${frame.status}` : "error", "badge-error");
+    // An error after the stream started keeps the response's 200: show it as a stream error.
+    const httpError = frame.status != null && frame.status >= 400;
+    finishPanel(p, httpError ? `error ${frame.status}` : "error", "badge-error");
     const box = p.el.querySelector(".panel-error");
     box.hidden = false;
     box.textContent = "";
@@ -332,7 +334,13 @@
       413: "Request too large", 429: "Rate limited", 500: "Gateway error", 502: "Upstream failed",
       503: "Gateway unavailable", 504: "Gateway timeout",
     };
-    if (frame.status == null) return frame.code === "stream_cut" ? "Stream cut" : "Network error";
+    if (frame.status == null || frame.status < 400) {
+      const streamTitles = {
+        stream_cut: "Stream cut", malformed_sse: "Malformed stream", connection_error: "Cannot reach the gateway",
+        connect_timeout: "Timed out", read_timeout: "Timed out", log_failed: "Not logged",
+      };
+      return streamTitles[frame.code] || (frame.status == null ? "Network error" : "Error mid-stream");
+    }
     return titles[frame.status] || `HTTP ${frame.status}`;
   }
   function fmtMs(ms) {

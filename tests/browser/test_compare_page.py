@@ -83,3 +83,18 @@ def test_the_usage_page_lists_the_runs(logged_in, artifacts):
     page.locator("td.usage-time a").first.click()
     expect(page.get_by_text("How the cost was worked out")).to_be_visible()
     page.screenshot(path=artifacts / "request.png", full_page=True)
+
+
+def test_a_stream_cut_mid_way_keeps_its_text_and_says_so(logged_in):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose_only(page)
+    page.check("#model-picker input[value='gpt-5-mini']")
+    page.fill("#prompt", "hello sim:fault=cut sim:chunks=20")
+    page.click("#run-btn")
+    panel = page.locator(".panel[data-model='gpt-5-mini']")
+    expect(panel).to_have_attribute("data-status", "error")
+    expect(panel.locator(".panel-error")).to_contain_text("Stream cut")
+    expect(panel.locator(".panel-text")).not_to_be_empty()
+    # Text arrived before the cut, so it is estimated and charged, and flagged as such.
+    expect(panel.locator(".s-cost")).to_contain_text("~$")

@@ -229,8 +229,9 @@ async def finish(completion, live: Live, messages):
         # Refused (an error response, or no connection) before any output: nothing to bill.
         tokens, cost, source, lines = pricing.tokens(None), None, Completion.CostSource.NOT_BILLED, []
     else:
+        # An estimate counts the thinking too: reasoning tokens are billed as output.
         tokens, cost, source, lines = cost_of(
-            live.usage, completion.endpoint, completion.price, prompt_text(messages), output
+            live.usage, completion.endpoint, completion.price, prompt_text(messages), output + "".join(live.reasoning)
         )
     completion.status = live.status
     completion.finished = _wall(started, live.started_monotonic, now_monotonic)

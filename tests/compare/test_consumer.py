@@ -379,3 +379,21 @@ async def test_a_team_price_override_is_charged_and_stored_on_the_row(alice, bra
     expected = (Decimal(row.prompt_tokens) * 1 + Decimal(row.completion_tokens) * 2) / Decimal(1_000_000)
     assert row.cost == expected
     assert Decimal(done["cost"]) == expected
+
+
+async def test_a_stopped_stream_estimates_its_thinking_as_output(alice, branch):
+    from gateway.pricing import estimate_tokens
+
+    comm, _ = await connect(alice)
+    # gpt-oss sends a reasoning part first (the content-array shape), then text.
+    await comm.send_json_to(run_frame(branch, ["gpt-oss-120b"], "sim:interval_ms=150 sim:chunks=40 think"))
+    started = await comm.receive_json_from(timeout=5)
+    frames = await receive_until(comm, lambda f: f["type"] == "delta" and f.get("text"))
+    assert any(f.get("reasoning") for f in frames)
+    await comm.send_json_to({"type": "stop", "run": started["run"]})
+    await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    row = await Completion.objects.aget()
+    assert row.cost_source == "estimated" and row.reasoning_text
+    output = next(line for line in row.cost_lines if line["bucket"] == "output")
+    assert output["tokens"] == estimate_tokens(row.output_text + row.reasoning_text)

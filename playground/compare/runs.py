@@ -240,6 +240,16 @@ def forget_catalog():
     _catalog = (0.0, {})
 
 
+def branch_notes(branch, model_id):
+    """What the branch's last GET /v1/models said of this model, when it says something useful."""
+    enabled = branch.models_enabled.get(model_id)
+    if enabled is False:
+        return [f"{branch.name} lists {model_id} as not enabled: expect 403 “model requires a verified account”."]
+    if branch.model_ids and model_id not in branch.model_ids:
+        return [f"{branch.name}'s model list (at its last check) does not include {model_id}."]
+    return []
+
+
 @sync_to_async
 def prepare_run(user, request: RunRequest):
     """Everything a run needs before its streams start, read in one hop to the database
@@ -263,6 +273,7 @@ def prepare_run(user, request: RunRequest):
     planned = []
     for model_id in request.models:
         endpoint, params, thinking, notes = plan_model(models[model_id], model_id, request.params)
+        notes += branch_notes(branch, model_id)
         completion = Completion(
             run=run,
             team_id=branch.team_id,

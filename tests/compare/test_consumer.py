@@ -397,3 +397,36 @@ async def test_a_stopped_stream_estimates_its_thinking_as_output(alice, branch):
     assert row.cost_source == "estimated" and row.reasoning_text
     output = next(line for line in row.cost_lines if line["bucket"] == "output")
     assert output["tokens"] == estimate_tokens(row.output_text + row.reasoning_text)
+
+
+async def test_a_model_the_branch_lists_as_disabled_gets_a_note(alice, branch):
+    branch.model_ids = ["gpt-5-mini", "claude-opus-4-7"]
+    branch.models_enabled = {"gpt-5-mini": True, "claude-opus-4-7": False}
+    await branch.asave(update_fields=["model_ids", "models_enabled"])
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["gpt-5-mini", "claude-opus-4-7", "gpt-5-nano"]))
+    started = await comm.receive_json_from(timeout=5)
+    await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    notes = {c["model"]: c["notes"] for c in started["completions"]}
+    assert not any("Simulator" in n for n in notes["gpt-5-mini"])
+    assert any("not enabled" in n for n in notes["claude-opus-4-7"])
+    assert any("does not include gpt-5-nano" in n for n in notes["gpt-5-nano"])
+
+
+async def test_a_run_whose_rows_cannot_be_written_says_so_and_ends(alice, branch, monkeypatch):
+    from playground.compare import runs
+
+    async def broken(run, planned):
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(runs, "save_run", broken)
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["gpt-5-mini"]))
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    error = next(f for f in frames if f["type"] == "completion.error")
+    assert error["code"] == "log_failed"
+    assert "could not write" in error["message"]
+    # The socket's run slot was given back: another run may start.
+    assert runs._active_runs[alice.pk] == 0

@@ -98,14 +98,20 @@ async def direct_phase(base, runs, models):
         return results, time.perf_counter() - t0
 
 
-async def relay_run(url, cookie, origin, branch, models, text):
-    """One run through the relay: {model: [(seconds since run frame, cumulative chars)]}, frames."""
+async def relay_run(url, cookie, origin, branch, models, text, ready, go):
+    """One run through the relay: {model: [(seconds since run frame, cumulative chars)]}, frames.
+
+    Like a browser with the Compare page open: the socket is connected first (`ready`),
+    and every client sends its run at the same moment (`go`).
+    """
     from websockets.asyncio.client import connect
 
     marks = {}
     totals = {}
     frames = 0
     async with connect(url, additional_headers={"Cookie": cookie}, origin=origin, max_size=None) as ws:
+        ready()
+        await go.wait()
         t0 = time.perf_counter()
         await ws.send(json.dumps({
             "type": "run", "branch": branch, "models": models,
@@ -134,8 +140,24 @@ async def relay_run(url, cookie, origin, branch, models, text):
 
 async def relay_phase(app_url, cookie, branch, runs, models):
     ws_url = app_url.replace("http://", "ws://") + "/ws/compare/"
-    jobs = [relay_run(ws_url, cookie, app_url, branch, models, prompt(i)) for i in range(runs)]
+    go = asyncio.Event()
+    connected = 0
+    all_connected = asyncio.Event()
+
+    def ready():
+        nonlocal connected
+        connected += 1
+        if connected == runs:
+            all_connected.set()
+
+    jobs = [
+        asyncio.create_task(relay_run(ws_url, cookie, app_url, branch, models, prompt(i), ready, go))
+        for i in range(runs)
+    ]
+    await all_connected.wait()
+    await asyncio.sleep(0.2)  # let the server finish the handshakes' session lookups
     t0 = time.perf_counter()
+    go.set()
     results = await asyncio.gather(*jobs)
     return results, time.perf_counter() - t0
 

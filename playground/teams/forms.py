@@ -41,6 +41,7 @@ class BranchForm(forms.Form):
         queryset=None,
         to_field_name="code",
         required=False,
+        empty_label="None (a root branch)",
         label="Parent branch",
         help_text="Optional. A credential made on a branch also works on its descendants.",
     )

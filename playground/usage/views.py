@@ -14,10 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.dateformat import format as date_format
-from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csp import csp_override

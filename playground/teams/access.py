@@ -43,12 +43,6 @@ def get_branch_for_user(user, code) -> Branch:
         raise Http404("No such branch") from None
 
 
-async def aget_branch_for_user(user, code) -> Branch:
-    from asgiref.sync import sync_to_async
-
-    return await sync_to_async(get_branch_for_user)(user, code)
-
-
 def teams_managed_by(user):
     """Teams where the user may add, edit and delete branches (owners and admins)."""
     if not user.is_authenticated:

@@ -11,6 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# One Hypothesis profile for every run, so the properties cannot flake on a loaded machine:
+# the examples are derived from each test (derandomize), and wall-clock checks that depend on
+# the machine's load (the too_slow health check, the per-example deadline) are off. The
+# properties and the number of examples are as strict as before.
+settings.register_profile("playground", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("playground")
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "nt_live_testtoken_secret_0123456789abcd"

@@ -1,6 +1,6 @@
 """The fixed cast: alice (owner of her team), bob (alice's teammate), charlie (an outsider).
 
-`simulator` serves gateway/simulator.py with daphne on a real loopback port.
+`simulator` serves gateway/simulator/ with daphne on a real loopback port.
 """
 
 import os

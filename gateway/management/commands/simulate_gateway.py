@@ -1,4 +1,4 @@
-"""Serve the gateway simulator (gateway/simulator.py) with daphne, for local demos and benchmarks."""
+"""Serve the gateway simulator (gateway/simulator/) with daphne, for local demos and benchmarks."""
 
 from django.core.management.base import BaseCommand
 

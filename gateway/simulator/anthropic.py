@@ -1,0 +1,138 @@
+"""The Anthropic Messages dialect: content blocks, split usage, prompt caching and its refusals."""
+
+import base64
+import functools
+import hashlib
+
+from .faults import shape4
+from .frames import Frames, dumps, sse_event, word_slices
+from .models import CLAUDE_NO_SAMPLING, normal
+from .text import answer_pieces, prompt_tokens_of, reasoning_text
+
+ANTHROPIC_MIN_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens
+ANTHROPIC_MIN_CACHEABLE = 1024  # Anthropic's shortest cacheable prefix (most models); shorter ones are not cached
+ANTHROPIC_PING = sse_event("ping", {"type": "ping"})
+
+
+@functools.lru_cache(maxsize=512)
+def anthropic_frames(model, user_text, count, truncated, with_usage, input_tokens, cache_read, cache_write, thinking):
+    """An Anthropic stream: message_start, a thinking block when asked, a text block, message_delta, message_stop.
+
+    Usage is split as Anthropic splits it: input and cache counts in message_start (with
+    output_tokens 1), the final output_tokens in message_delta.
+    """
+    pieces = answer_pieces(normal(model), user_text, count)
+    reasoning = reasoning_text(user_text) if thinking else ""
+    thinking_tokens = len(reasoning.split())
+    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).digest()
+    message_id = "msg_" + digest[:12].hex()
+    signature = base64.b64encode(digest).decode()
+
+    def event(name, **fields):
+        return sse_event(name, {"type": name, **fields})
+
+    usage = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+        "output_tokens": 1,
+    }
+    message = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+    }
+    if with_usage:
+        message["usage"] = usage
+    head = event("message_start", message=message) + ANTHROPIC_PING
+    content, blocks = [], []
+    if thinking:
+        slices = word_slices(reasoning)
+        for i, piece in enumerate(slices):
+            frame = b""
+            if i == 0:
+                frame += event(
+                    "content_block_start", index=0, content_block={"type": "thinking", "thinking": "", "signature": ""}
+                )
+            frame += event("content_block_delta", index=0, delta={"type": "thinking_delta", "thinking": piece})
+            if i == len(slices) - 1:
+                frame += event(
+                    "content_block_delta", index=0, delta={"type": "signature_delta", "signature": signature}
+                ) + event("content_block_stop", index=0)
+            content.append(frame)
+        blocks.append({"type": "thinking", "thinking": reasoning, "signature": signature})
+    lead = len(content)
+    index = len(blocks)
+    for i, piece in enumerate(pieces):
+        frame = event("content_block_start", index=index, content_block={"type": "text", "text": ""}) if i == 0 else b""
+        content.append(frame + event("content_block_delta", index=index, delta={"type": "text_delta", "text": piece}))
+    if count:
+        blocks.append({"type": "text", "text": "".join(pieces)})
+    stop_reason = "max_tokens" if truncated else "end_turn"
+    delta = {"delta": {"stop_reason": stop_reason, "stop_sequence": None}}
+    if with_usage:
+        delta["usage"] = {"output_tokens": count + thinking_tokens}
+    tail = (event("content_block_stop", index=index) if count else b"") + event("message_delta", **delta)
+    tail += event("message_stop")
+    final = {**message, "content": blocks, "stop_reason": stop_reason}
+    if with_usage:
+        final["usage"] = {**usage, "output_tokens": count + thinking_tokens}
+    return Frames(head, tuple(content), lead, tail, dumps(final).encode())
+
+
+def cache_write_tokens(messages):
+    """Prompt tokens up to the last block marked with cache_control, as a first call writes them.
+
+    The simulator keeps no state, so it never knows a prefix is already cached; `sim:cached=N`
+    reports reads instead.
+    """
+    last = None
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if isinstance(content, list) and any(isinstance(p, dict) and p.get("cache_control") for p in content):
+            last = i
+    if last is None:
+        return 0
+    prefix = prompt_tokens_of(messages[: last + 1])
+    return prefix if prefix >= ANTHROPIC_MIN_CACHEABLE else 0
+
+
+def reject(base, request, messages):
+    """Anthropic's 400s (section 7), in Anthropic's envelope; None when the request is acceptable."""
+    max_tokens = request.get("max_tokens")
+    if max_tokens is None:
+        return shape4("max_tokens: Field required")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        return shape4("max_tokens: Input should be greater than or equal to 1")
+    if not any(m.get("role") in ("user", "assistant") for m in messages):
+        return shape4("messages: Field required")
+    sampling = [p for p in ("temperature", "top_p") if request.get(p) is not None]
+    thinking = request.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            return shape4("thinking.enabled.budget_tokens: Field required")
+        if budget < ANTHROPIC_MIN_BUDGET:
+            return shape4(
+                f"thinking.enabled.budget_tokens: Input should be greater than or equal to {ANTHROPIC_MIN_BUDGET}"
+            )
+        if max_tokens <= budget:
+            return shape4(
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+            )
+        # Anthropic allows only the default temperature (1) with thinking on.
+        if request.get("temperature") not in (None, 1):
+            return shape4(
+                "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+            )
+    if sampling and base in CLAUDE_NO_SAMPLING:
+        return shape4(f"{base} does not support the {sampling[0]} parameter")
+    if len(sampling) == 2:
+        return shape4("temperature and top_p cannot both be specified for this model. Please use only one.")
+    return None

@@ -1,0 +1,141 @@
+"""The chat completions dialect: streamed chunks, the whole-answer body and its refusals."""
+
+import functools
+import hashlib
+
+from .faults import fault_response, shape2, shape3, unsupported
+from .frames import dumps, sse_data
+from .models import CLAUDE_NO_SAMPLING, GEMINI_NO_SAMPLING, normal
+from .text import answer_pieces, reasoning_text
+
+GEMINI_STREAM_OPTIONS_MESSAGE = (
+    "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # section 5, verbatim
+)
+
+
+@functools.lru_cache(maxsize=512)
+def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0):
+    """(role frame, content frames, tail) as bytes.
+
+    usage_mode: "final" (a last chunk with choices: [] and usage, OpenAI's
+    include_usage), "every" (cumulative usage on every chunk, Databricks' llama
+    shape) or "none".
+    """
+    base = normal(model)
+    pieces = answer_pieces(base, user_text, count)
+    reasoning = reasoning_text(user_text) if base.startswith("gpt-oss") else ""
+    reasoning_tokens = len(reasoning.split())
+    chunk_id = "chatcmpl-" + hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()[:24]
+
+    def usage(completion):
+        if usage_mode == "every":
+            return {
+                "completion_tokens": completion,
+                "prompt_tokens": prompt_tokens,
+                "total_tokens": prompt_tokens + completion,
+                "completion_tokens_details": None,
+                "prompt_tokens_details": None,
+            }
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        }
+
+    def chunk(delta, finish_reason=None, completion=0):
+        payload = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
+        if usage_mode == "every":
+            payload["usage"] = usage(completion)
+        elif usage_mode == "final":
+            payload["usage"] = None  # OpenAI sends null usage on each chunk when include_usage is on
+        return sse_data(payload)
+
+    role = chunk({"role": "assistant", "content": ""})
+    content = []
+    for i, piece in enumerate(pieces):
+        if reasoning:
+            parts = [{"type": "text", "text": piece}]
+            if i == 0:
+                parts.insert(0, {"type": "reasoning", "summary": [{"type": "summary_text", "text": reasoning}]})
+            content.append(chunk({"content": parts}, completion=reasoning_tokens + i + 1))
+        else:
+            content.append(chunk({"content": piece}, completion=i + 1))
+    completion = reasoning_tokens + count
+    tail = chunk({}, finish, completion)
+    if usage_mode == "final":
+        tail += sse_data(
+            {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [],
+                "usage": usage(completion),
+            }
+        )
+    return role, tuple(content), tail + b"data: [DONE]\n\n"
+
+
+def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached=0):
+    base = normal(model)
+    text = "".join(answer_pieces(base, user_text, count))
+    reasoning = reasoning_text(user_text) if base.startswith("gpt-oss") else ""
+    reasoning_tokens = len(reasoning.split())
+    content = text
+    if reasoning:
+        content = [
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": reasoning}]},
+            {"type": "text", "text": text},
+        ]
+    body = {
+        "id": "chatcmpl-" + hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()[:24],
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+    }
+    if with_usage:
+        completion = count + reasoning_tokens
+        body["usage"] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        }
+    return dumps(body).encode()
+
+
+def reject(base, request, messages):
+    """Upstream 400s of the chat completions dialect; None when the request is acceptable."""
+    if not messages:
+        return shape2("BAD_REQUEST", "messages must be a non-empty array")
+    if base.startswith("gemini") and "stream_options" in request:
+        return shape2("BAD_REQUEST", GEMINI_STREAM_OPTIONS_MESSAGE)
+    max_tokens = request.get("max_tokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        return fault_response("400", base)[1]
+    sampling = [p for p in ("temperature", "top_p") if request.get(p) is not None]
+    if not sampling:
+        return None
+    param = sampling[0]
+    if base in CLAUDE_NO_SAMPLING:
+        inner = {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": f"{base} does not support the {param} parameter"},
+        }
+        return shape3(inner)
+    if base.startswith("claude") and len(sampling) == 2:
+        message = "temperature and top_p cannot both be specified for this model. Please use only one."
+        return shape3({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+    if base.startswith("gpt-5") or base in GEMINI_NO_SAMPLING:
+        return unsupported(param)
+    return None

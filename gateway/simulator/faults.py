@@ -1,0 +1,137 @@
+"""Error envelopes, rate-limit headers and the faults a `sim:fault=` directive asks for."""
+
+from .frames import dumps, sse_data, sse_event
+
+FAULTS = frozenset(
+    {
+        "401",
+        "403-scope",
+        "403-branch",
+        "403-verified",
+        "400",
+        "413",
+        "429",
+        "429-short",
+        "500",
+        "502",
+        "503",
+        "cut",
+        "malformed",
+        "error-event",
+        "hang",
+        "no-usage",
+    }
+)
+TPM_LIMIT = 200_000  # section 12: 200,000 TPM per account (Sept 2026)
+HANG_SECONDS = 3600
+
+
+def shape1(message, **extra):
+    return dumps({"error": {"message": message, **extra}}).encode()
+
+
+def shape2(code, message):
+    return dumps({"error_code": code, "message": message}).encode()
+
+
+def shape3(inner):
+    return dumps({"error_code": "BAD_REQUEST", "message": dumps(inner)}).encode()
+
+
+def shape4(message, kind="invalid_request_error"):
+    """Anthropic's own envelope, what Anthropic clients expect on the native route (section 11.1, shape 4)."""
+    return dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+
+
+def unsupported(param):
+    inner = {
+        "error": {
+            "message": f"Unsupported parameter: '{param}' is not supported with this model.",
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "unsupported_parameter",
+        }
+    }
+    return shape3(inner)
+
+
+def rate_limit_headers(remaining_tokens, reset):
+    return [
+        (b"x-ratelimit-limit-requests", b"1000"),
+        (b"x-ratelimit-remaining-requests", b"999"),
+        (b"x-ratelimit-reset-requests", reset),
+        (b"x-ratelimit-limit-tokens", str(TPM_LIMIT).encode()),
+        (b"x-ratelimit-remaining-tokens", str(remaining_tokens).encode()),
+        (b"x-ratelimit-reset-tokens", reset),
+    ]
+
+
+def fault_response(fault, model):
+    """(status, body, extra headers) of an HTTP-level fault."""
+    if fault == "401":
+        return 401, shape1("invalid or missing credential"), []
+    if fault == "403-scope":
+        return 403, shape1("credential not authorized for ai gateway"), []
+    if fault == "403-branch":
+        return 403, shape1("credential not authorized for this branch"), []
+    if fault == "403-verified":
+        return 403, shape1("model requires a verified account"), []
+    if fault == "400":
+        inner = {
+            "error": {
+                "message": "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "integer_below_min_value",
+            }
+        }
+        return 400, shape3(inner), []
+    if fault == "413":
+        return 413, shape1("request body too large"), []
+    if fault == "429":
+        message = (
+            f"ai gateway account token rate limit exceeded ({TPM_LIMIT} tokens per minute across all models in "
+            "this region). Retry after the window resets, or contact Support to raise the limit."
+        )
+        return 429, shape2("REQUEST_LIMIT_EXCEEDED", message), [(b"retry-after", b"7")] + rate_limit_headers(0, b"7s")
+    if fault == "429-short":
+        message = (
+            f'ai gateway token rate limit exceeded for model "{model}" ({TPM_LIMIT} tokens per minute in this '
+            "region). Retry after the window resets."
+        )
+        return 429, shape2("REQUEST_LIMIT_EXCEEDED", message), [(b"retry-after", b"1")] + rate_limit_headers(0, b"1s")
+    if fault == "500":
+        return 500, shape2("INTERNAL_ERROR", "ai gateway upstream model error. Retry later"), []
+    if fault == "502":
+        return 502, shape1("upstream request failed"), []
+    if fault == "503":
+        return 503, shape1("authorization temporarily unavailable"), []
+    return None
+
+
+ERROR_EVENT = sse_data(
+    {
+        "error": {
+            "message": "ai gateway upstream model endpoint timed out. Retry, or reduce the input size",
+            "code": "UPSTREAM_TIMEOUT",
+        }
+    }
+)
+MALFORMED_EVENT = b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"delta":{"content":"\n\n'
+# Mid-stream failures in each native dialect's own event shape.
+RESPONSES_ERROR_EVENT = sse_event(
+    "error",
+    {
+        "type": "error",
+        "code": "server_error",
+        "message": "ai gateway upstream model endpoint timed out. Retry, or reduce the input size",
+        "param": None,
+    },
+)
+RESPONSES_MALFORMED_EVENT = (
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"\n\n'
+)
+ANTHROPIC_ERROR_EVENT = sse_event(
+    "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+)
+ANTHROPIC_MALFORMED_EVENT = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\n\n'

@@ -1,0 +1,141 @@
+"""The models the simulator knows, their `/v1/models` entries, and which dialect serves which."""
+
+ALIAS_PREFIX = "databricks-"
+# Section 10.4: the 25 models on Mastra's page, then the models "added later".
+CHAT_MODELS = (
+    "claude-haiku-4-5",
+    "claude-opus-4-1",
+    "claude-opus-4-5",
+    "claude-opus-4-6",
+    "claude-opus-4-7",
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-6",
+    "claude-sonnet-4",
+    "gemini-2-5-flash",
+    "gemini-2-5-pro",
+    "gemini-3-1-flash-lite",
+    "gemini-3-1-pro",
+    "gemini-3-flash",
+    "gemini-3-pro",
+    "gpt-5-1",
+    "gpt-5-2",
+    "gpt-5-4-mini",
+    "gpt-5-4-nano",
+    "gpt-5-4",
+    "gpt-5-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "gpt-5",
+    "gpt-oss-120b",
+    "gpt-oss-20b",
+    "gpt-5-6-luna",
+    "gpt-5-6-sol",
+    "gpt-5-6-terra",
+    "claude-opus-4-8",
+    "claude-opus-5",
+    "claude-sonnet-5",
+    "claude-fable-5",
+    "gemini-3-5-flash",
+    "gemini-3-5-flash-lite",
+    "gemini-3-6-flash",
+    "gemma-3-12b",
+    "llama-4-maverick",
+    "meta-llama-3-3-70b-instruct",
+    "meta-llama-3-1-8b-instruct",
+    "qwen35-122b-a10b",
+    "qwen3-next-80b-a3b-instruct",
+    "glm-5-2",
+    "inkling",
+    "kimi-k3",
+)
+
+
+# Section 4: codex models and gpt-5-5-pro need the Responses dialect.
+RESPONSES_ONLY_MODELS = ("gpt-5-3-codex", "gpt-5-2-codex", "gpt-5-1-codex-max", "gpt-5-1-codex-mini", "gpt-5-5-pro")
+EMBEDDING_MODELS = ("qwen3-embedding-0-6b", "gte-large-en")
+DEFAULT_MODELS = CHAT_MODELS + RESPONSES_ONLY_MODELS + EMBEDDING_MODELS
+# Section 5: upstream models that refuse sampling parameters.
+CLAUDE_NO_SAMPLING = ("claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-sonnet-5", "claude-fable-5")
+GEMINI_NO_SAMPLING = ("gemini-3-6-flash",)
+
+
+def normal(model):
+    return model[len(ALIAS_PREFIX) :] if model.startswith(ALIAS_PREFIX) else model
+
+
+def serves(dialect, base):
+    """Section 4: which models each dialect accepts."""
+    if dialect == "openai_responses":
+        # OpenAI's own gpt-* models; gpt-oss runs on Databricks and is chat only (the catalog agrees).
+        return base.startswith("gpt-") and not base.startswith("gpt-oss")
+    if dialect == "anthropic_messages":
+        return base.startswith("claude-")
+    return base not in EMBEDDING_MODELS and base not in RESPONSES_ONLY_MODELS
+
+
+PROVIDERS = (
+    ("claude", "anthropic", "Claude"),
+    ("gpt", "openai", "GPT"),
+    ("gemini", "google", "Gemini"),
+    ("gemma", "google", "Gemini"),
+    ("llama", "meta", "Llama4"),
+    ("meta-llama", "meta", "Llama3"),
+    ("qwen", "alibaba", "Qwen"),
+    ("gte", "alibaba", "Other"),
+    ("glm", "zhipuai", "Other"),
+    ("inkling", "thinkingmachines", "Other"),
+    ("kimi", "moonshotai", "Other"),
+)
+UPPER_WORDS = {"gpt": "GPT", "oss": "OSS", "glm": "GLM", "gte": "GTE", "en": "EN"}
+
+
+def display_name(model_id):
+    """ "gpt-5-4-mini" -> "GPT-5.4 Mini", "claude-sonnet-4-5" -> "Claude Sonnet 4.5"."""
+    words = []
+    for part in model_id.split("-"):
+        if part.isdigit() and words and words[-1][-1:].isdigit():
+            words[-1] += "." + part
+        elif part.isdigit() and words == ["GPT"]:
+            words[-1] += "-" + part
+        else:
+            words.append(
+                UPPER_WORDS.get(part, part.upper() if part[-1:] == "b" and part[:-1].isdigit() else part.title())
+            )
+    return " ".join(words)
+
+
+def model_entry(model_id, enabled=True):
+    owner, tokenizer = "other", "Other"
+    for prefix, provider, tok in PROVIDERS:
+        if model_id.startswith(prefix):
+            owner, tokenizer = provider, tok
+    if model_id in EMBEDDING_MODELS:
+        inputs, outputs = ["text"], ["embeddings"]
+    elif model_id.startswith("gemini"):
+        inputs, outputs = ["text", "image", "audio", "video", "file"], ["text"]
+    elif model_id.startswith("claude"):
+        inputs, outputs = ["text", "image", "file"], ["text"]
+    elif model_id.startswith("gpt-5"):
+        inputs, outputs = ["text", "image"], ["text", "image"]
+    else:
+        inputs, outputs = ["text"], ["text"]
+    return {
+        "id": model_id,
+        "canonical_slug": model_id,
+        "name": display_name(model_id),
+        "object": "model",
+        "owned_by": owner,
+        "created": 0,
+        "enabled": enabled,
+        "context_length": None,
+        "architecture": {
+            "modality": "+".join(inputs) + "->" + "+".join(outputs),
+            "input_modalities": inputs,
+            "output_modalities": outputs,
+            "tokenizer": tokenizer,
+            "instruct_type": None,
+        },
+        "top_provider": {"is_moderated": False, "context_length": None, "max_completion_tokens": None},
+        "pricing": None,
+        "per_request_limits": None,
+    }

@@ -1,0 +1,118 @@
+"""Deterministic answers and token counts, and the `sim:` directives read from the request's text."""
+
+import functools
+import hashlib
+import random
+import re
+
+from .models import normal
+
+DIRECTIVE = re.compile(r"sim:(fault|ttft_ms|interval_ms|chunks|cached)=([A-Za-z0-9_.\-]+)(?:@([A-Za-z0-9_.\-]+))?")
+WORD_TEXT = (
+    "answer gateway branch model token stream request latency context window prompt reply cache usage limit "
+    "region credential compute database query index table schema vector search result cost budget minute "
+    "simple clear careful quick steady useful short direct small fast reliable plain honest exact gentle "
+    "check compare measure return explain choose build keep send read write show start finish retry "
+    "the a each every this that your our its one two three some many few more less often usually"
+)
+WORDS = tuple(WORD_TEXT.split())
+OPENERS = ("Here", "Sure,", "Briefly,", "Okay,", "Right,", "In short,")
+TOPIC_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+
+
+def _topic_words(text):
+    return [w.lower() for w in TOPIC_WORD.findall(DIRECTIVE.sub(" ", text))][:8]
+
+
+def _pieces(rng, topic):
+    """Endless word pieces (each with its leading separator): a sentence, a list, repeat."""
+    first = True
+
+    def word():
+        if topic and rng.random() < 0.2:
+            return rng.choice(topic)
+        return rng.choice(WORDS)
+
+    while True:
+        size = rng.randint(6, 11)
+        bold_at = rng.randrange(1, size - 1)
+        for i in range(size):
+            w = rng.choice(OPENERS) if i == 0 else word()
+            if i == bold_at:
+                w = f"**{w}**"
+            if i == size - 1:
+                w += "."
+            yield (("" if first else "\n\n") + w) if i == 0 else " " + w
+        first = False
+        for item in range(rng.randint(2, 3)):
+            for i in range(rng.randint(2, 4)):
+                if i == 0:
+                    yield ("\n\n- " if item == 0 else "\n- ") + word().capitalize()
+                else:
+                    yield " " + word()
+
+
+@functools.lru_cache(maxsize=1024)
+def answer_pieces(model, user_text, count):
+    """The text deltas of an answer: the same model and user message give the same text."""
+    seed = int.from_bytes(hashlib.sha256(f"{model}\n{user_text}".encode()).digest()[:8], "big")
+    pieces = _pieces(random.Random(seed), _topic_words(user_text))
+    return tuple(next(pieces) for _ in range(count))
+
+
+def reasoning_text(user_text):
+    topic = " ".join(_topic_words(user_text)[:3]) or "this"
+    return f"The user asks about {topic}. Answer briefly with a short list."
+
+
+def message_text(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def prompt_tokens_of(messages):
+    return max(1, sum(len(message_text(m.get("content"))) // 4 + 4 for m in messages if isinstance(m, dict)))
+
+
+def find_directives(messages, model):
+    """Directives from every message's text that apply to `model`."""
+    found = {"fault": None, "ttft_ms": None, "interval_ms": None, "chunks": None, "cached": None}
+    base = normal(model)
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        for key, value, scope in DIRECTIVE.findall(message_text(message.get("content"))):
+            if scope and normal(scope) != base:
+                continue
+            if key == "fault":
+                found["fault"] = found["fault"] or value
+            elif value.isdigit():
+                found[key] = int(value)
+    return found
+
+
+def last_user_text(messages):
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return message_text(message.get("content"))
+    return ""
+
+
+def conversation(dialect, request):
+    """The request's turns as chat-style messages, the system prompt first: for directives and token counts."""
+    if dialect == "chat_completions":
+        messages = request.get("messages")
+        return messages if isinstance(messages, list) else []
+    if dialect == "openai_responses":
+        items, system = request.get("input"), request.get("instructions")
+        if isinstance(items, str):
+            items = [{"role": "user", "content": items}]
+    else:
+        items, system = request.get("messages"), request.get("system")
+    items = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return ([{"role": "system", "content": system}] if system else []) + items

@@ -10,7 +10,7 @@ of queries per request (counted on one extra, untimed request).
 Baselines measured in the same run and process: the login page (a trivial view through
 the same middleware) and the catalog query alone (list(GatewayModel.objects.listed())).
 
-Budgets (DESIGN.md section 8): the model catalog page p95 at most 50 ms with a fixed
+Budgets: the model catalog page p95 at most 50 ms with a fixed
 number of queries; the usage page p95 at most 100 ms with 1M logged requests. The usage
 table is filled with --usage-rows Completion rows (default 200,000; 0 skips it) and their
 UsageDaily rollups; the row count used is printed.

@@ -349,7 +349,7 @@ def main():
             f"{fmt(r['server_peak_rss_mb']):>8}"
         )
     print(
-        "\nBudgets (DESIGN.md 8): >=150 streams all in order; added latency per chunk p50 <= 2 ms, p99 <= 10 ms;\n"
+        "\nBudgets: >=150 streams all in order; added latency per chunk p50 <= 2 ms, p99 <= 10 ms;\n"
         "added TTFT p50 <= 5 ms; CPU per relayed chunk < 150 us; peak memory <= 150 MB. Times in ms.\n"
         "'(httpx)' is this client's own CPU per chunk reading the same streams directly: the floor for any relay\n"
         "built on httpx on this machine."

@@ -2,7 +2,7 @@
 
 catalog.json is the committed seed: the 25 models of the models.dev snapshot f3fc692 with
 their exact figures, plus the models Neon added later with whatever the docs state
-(gateway-spec.md section 10). A price that was never published is null, never 0: the
+(docs/gateway.md, "The model catalog and prices"). A price that was never published is null, never 0: the
 usage pages show "unknown" for it instead of pricing a request at zero.
 
 The sync functions take the model classes as arguments so that the data migration can
@@ -24,11 +24,11 @@ CATALOG_PATH = Path(__file__).with_name("catalog.json")
 KINDS = ("chat", "embedding")
 ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages", "gemini", "embeddings")
 PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "input_audio")
-# Mastra names models `neon/<id>`; the June 2026 docs used only `databricks-<id>` (gateway-spec.md section 4).
+# Mastra names models `neon/<id>`; the June 2026 docs used only `databricks-<id>` (docs/gateway.md, "Paths").
 ID_PREFIXES = ("neon/", "databricks-")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
-# Optional fields and their defaults. A missing `released` means released (gateway-spec.md 15.14).
+# Optional fields and their defaults. A missing `released` means released (docs/gateway.md, "The model catalog and prices").
 DEFAULTS = {
     "family": "",
     "context_window": None,
@@ -388,7 +388,7 @@ def seed(model_class=None, price_class=None, path=None):
 
 
 # ---- The public catalog format: neon.com/models.json and models.dev's api.json ----------
-# Shape in gateway-spec.md 10.2. Converted into catalog.json entries so one validator
+# Shape in docs/gateway.md, "The model catalog and prices". Converted into catalog.json entries so one validator
 # (parse_entry) and one sync (sync_catalog) serve both.
 
 # Which lab a model comes from when the entry names none, by id prefix (first match wins).
@@ -421,7 +421,7 @@ def infer_provider(model_id):
 
 
 def infer_endpoints(model_id, provider, kind):
-    """The dialects a model is served on, by the rules catalog.json was written with (gateway-spec.md 4-9)."""
+    """The dialects a model is served on, by the rules catalog.json was written with (docs/gateway.md, "Paths")."""
     if kind == "embedding":
         return ["embeddings"]
     if provider == "anthropic":
@@ -506,7 +506,7 @@ def _public_count(value):
 
 
 def _flag(model, public_name, name):
-    # Absent or null: the catalog default (a missing `released` is true, gateway-spec.md 15.14).
+    # Absent or null: the catalog default (a missing `released` is true, docs/gateway.md).
     value = model.get(public_name)
     return DEFAULTS[name] if value is None else value
 
@@ -547,7 +547,7 @@ def _from_public_model(key, model):
         "temperature": _flag(model, "temperature", "temperature"),
         "open_weights": _flag(model, "open_weights", "open_weights"),
         "release_date": model.get("release_date") or None,
-        # A missing `released` means released (gateway-spec.md 15.14).
+        # A missing `released` means released (docs/gateway.md, "The model catalog and prices").
         "released": _flag(model, "released", "released"),
         "price": _public_price(label, _object(label, model, "cost")),
     }

@@ -30,10 +30,10 @@ RATE_LIMIT_HEADERS = (
     "x-ratelimit-reset-tokens",
 )
 REQUEST_ID_HEADERS = ("x-request-id", "x-databricks-request-id", "request-id")
-# Gemini models on Neon reject `stream_options` (gateway-spec.md section 5).
+# Gemini models on Neon reject `stream_options` (docs/gateway.md, "Chat completions").
 NO_STREAM_OPTIONS_PREFIXES = ("gemini-", "databricks-gemini-")
 ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages")
-RESPONSES_MIN_OUTPUT_TOKENS = 16  # gateway-spec.md section 6: max_output_tokens must be >= 16
+RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024  # Messages requires max_tokens; also the headroom above a thinking budget
 
@@ -139,7 +139,7 @@ def parse_retry_after(value):
 
 
 def _message_from(payload, depth=0):
-    """(code, message) from any of the gateway's error envelopes (gateway-spec.md 11.1)."""
+    """(code, message) from any of the gateway's error envelopes (docs/gateway.md, "Errors")."""
     if depth > 4:
         return "", ""
     if isinstance(payload, str):
@@ -273,7 +273,7 @@ def responses_body(model, messages, params):
         "model": model,
         "input": [{"role": m["role"], "content": _responses_content(m["role"], m.get("content"))} for m in turns],
         "stream": True,
-        # The gateway is stateless: stored responses are unsupported (gateway-spec.md section 6).
+        # The gateway is stateless: stored responses are unsupported (docs/gateway.md, "OpenAI Responses").
         "store": False,
     }
     if instructions:
@@ -298,7 +298,7 @@ def anthropic_body(model, messages, params, thinking_budget=None):
         body["system"] = system
     if thinking_budget:
         budget = int(thinking_budget)
-        # max_tokens counts the thinking too and must exceed the budget (gateway-spec.md section 7).
+        # max_tokens counts the thinking too and must exceed the budget (docs/gateway.md, "Anthropic Messages").
         if max_tokens <= budget:
             max_tokens = budget + ANTHROPIC_DEFAULT_MAX_TOKENS
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
@@ -329,7 +329,7 @@ async def stream_anthropic(
     """Stream one answer through the Anthropic Messages dialect (events as stream_chat's).
 
     The token goes as `Authorization: Bearer`; the gateway swaps it for its own credential
-    before calling Anthropic (gateway-spec.md section 3.1).
+    before calling Anthropic (docs/gateway.md, "Authentication and credentials").
     """
     url = resolve_urls(base_url).anthropic_messages + "/messages"
     body = anthropic_body(model, messages, params or {}, thinking_budget)
@@ -456,7 +456,7 @@ async def list_models(client: httpx.AsyncClient, *, base_url, token):
 
 
 async def fetch_json(client: httpx.AsyncClient, url: str):
-    """GET a public JSON document (the model catalog, gateway-spec.md 10.2) and parse it.
+    """GET a public JSON document (the model catalog, docs/gateway.md) and parse it.
 
     No Authorization header: the catalog is public, and a gateway token must never go to
     a host that is not its gateway. Redirects are not followed, so the URL named is the

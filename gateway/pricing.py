@@ -1,6 +1,6 @@
 """Cost of one request from its usage and a price snapshot.
 
-Usage objects differ by dialect (gateway-spec.md 10.5). They are first split into
+Usage objects differ by dialect (docs/gateway.md, "Usage shapes and cost"). They are first split into
 exclusive buckets (every token in exactly one), then each bucket is priced at its own
 rate. All arithmetic is Decimal; prices are USD per 1M tokens.
 """

@@ -60,7 +60,7 @@ def _content_events(content):
             yield TextDelta(content)
         return
     if isinstance(content, list):
-        # Content-array quirk: parts of type text and reasoning (gateway-spec.md section 5).
+        # Content-array quirk: parts of type text and reasoning (docs/gateway.md, "Chat completions").
         for part in content:
             if not isinstance(part, dict):
                 continue
@@ -97,7 +97,7 @@ def chat_events(chunk):
         yield Usage(usage)
 
 
-# --- OpenAI Responses (gateway-spec.md section 6; event names from OpenAI's streaming spec) ---------------------
+# --- OpenAI Responses (docs/gateway.md, "OpenAI Responses") ---------------------
 
 RESPONSES_REASONING_EVENTS = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
 # incomplete_details.reason -> the chat dialect's finish_reason, so the log speaks one language.
@@ -152,7 +152,7 @@ def responses_events(event_name, payload):
         raise StreamPayloadError(payload)
 
 
-# --- Anthropic Messages (gateway-spec.md section 7) --------------------------------------------------------------
+# --- Anthropic Messages (docs/gateway.md, "Anthropic Messages") --------------------------------------------------------------
 
 # stop_reason -> the chat dialect's finish_reason; the others (stop_sequence, tool_use, refusal, ...) stay as they are.
 ANTHROPIC_STOP_REASONS = {"end_turn": "stop", "max_tokens": "length"}

@@ -102,7 +102,7 @@ def cache_write_tokens(messages):
 
 
 def reject(base, request, messages):
-    """Anthropic's 400s (section 7), in Anthropic's envelope; None when the request is acceptable."""
+    """Anthropic's 400s (docs/gateway.md, "Anthropic Messages"), in Anthropic's envelope; None when the request is acceptable."""
     max_tokens = request.get("max_tokens")
     if max_tokens is None:
         return shape4("max_tokens: Field required")

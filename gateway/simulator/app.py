@@ -31,7 +31,7 @@ from .text import conversation, find_directives, last_user_text, prompt_tokens_o
 LONG_CHAT_PATH = "/ai-gateway/mlflow/v1/chat/completions"
 SHORT_CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
-# Section 4 and 15.1: the long paths, then both short aliases the docs disagree on.
+# docs/gateway.md, "Paths": the long paths, then both short aliases the docs disagree on.
 RESPONSES_PATHS = ("/ai-gateway/openai/v1/responses", "/openai/v1/responses", "/v1/responses")
 MESSAGES_PATHS = ("/ai-gateway/anthropic/v1/messages", "/anthropic/v1/messages", "/v1/anthropic/v1/messages")
 ROUTES = {
@@ -41,7 +41,7 @@ ROUTES = {
     **dict.fromkeys(MESSAGES_PATHS, "anthropic_messages"),
 }
 TOKEN_PREFIX = "nt_live_"
-MAX_BODY_BYTES = 32 * 1024 * 1024  # section 4: chat bodies over 32 MiB get 413
+MAX_BODY_BYTES = 32 * 1024 * 1024  # chat bodies over 32 MiB get 413 (docs/gateway.md, "Paths")
 DEFAULT_CHUNKS = 64
 MAX_CHUNKS = 4096
 MAX_DELAY_MS = 600_000
@@ -279,7 +279,7 @@ class Simulator:
             thinking = isinstance(request.get("thinking"), dict) and request["thinking"].get("type") == "enabled"
             room = request["max_tokens"] - (len(reasoning_text(user_text).split()) if thinking else 0)
             count, truncated = (natural, False) if room >= natural else (max(room, 0), True)
-            # Anthropic's input_tokens excludes the cache reads and writes (section 10.5).
+            # Anthropic's input_tokens excludes the cache reads and writes (docs/gateway.md, "Usage shapes and cost").
             cache_write = 0 if cached else min(cache_write_tokens(messages), prompt_tokens)
             input_tokens = prompt_tokens - cached - cache_write
             frames = anthropic_frames(

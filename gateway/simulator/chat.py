@@ -9,7 +9,7 @@ from .models import CLAUDE_NO_SAMPLING, GEMINI_NO_SAMPLING, normal
 from .text import answer_pieces, reasoning_text
 
 GEMINI_STREAM_OPTIONS_MESSAGE = (
-    "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # section 5, verbatim
+    "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # verbatim, docs/gateway.md
 )
 
 

@@ -22,7 +22,7 @@ FAULTS = frozenset(
         "no-usage",
     }
 )
-TPM_LIMIT = 200_000  # section 12: 200,000 TPM per account (Sept 2026)
+TPM_LIMIT = 200_000  # per account since Sept 2026 (docs/gateway.md, "Rate limits")
 HANG_SECONDS = 3600
 
 
@@ -39,7 +39,7 @@ def shape3(inner):
 
 
 def shape4(message, kind="invalid_request_error"):
-    """Anthropic's own envelope, what Anthropic clients expect on the native route (section 11.1, shape 4)."""
+    """Anthropic's own envelope, what Anthropic clients expect on the native route (docs/gateway.md, "Errors", shape 4)."""
     return dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
 
 

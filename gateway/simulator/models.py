@@ -1,7 +1,7 @@
 """The models the simulator knows, their `/v1/models` entries, and which dialect serves which."""
 
 ALIAS_PREFIX = "databricks-"
-# Section 10.4: the 25 models on Mastra's page, then the models "added later".
+# The first 25 models (Mastra's page), then the ones listed later (docs/gateway.md, "The model catalog and prices").
 CHAT_MODELS = (
     "claude-haiku-4-5",
     "claude-opus-4-1",
@@ -50,11 +50,11 @@ CHAT_MODELS = (
 )
 
 
-# Section 4: codex models and gpt-5-5-pro need the Responses dialect.
+# docs/gateway.md, "Paths": codex models and gpt-5-5-pro need the Responses dialect.
 RESPONSES_ONLY_MODELS = ("gpt-5-3-codex", "gpt-5-2-codex", "gpt-5-1-codex-max", "gpt-5-1-codex-mini", "gpt-5-5-pro")
 EMBEDDING_MODELS = ("qwen3-embedding-0-6b", "gte-large-en")
 DEFAULT_MODELS = CHAT_MODELS + RESPONSES_ONLY_MODELS + EMBEDDING_MODELS
-# Section 5: upstream models that refuse sampling parameters.
+# docs/gateway.md, "Chat completions": upstream models that refuse sampling parameters.
 CLAUDE_NO_SAMPLING = ("claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-sonnet-5", "claude-fable-5")
 GEMINI_NO_SAMPLING = ("gemini-3-6-flash",)
 
@@ -64,7 +64,7 @@ def normal(model):
 
 
 def serves(dialect, base):
-    """Section 4: which models each dialect accepts."""
+    """Which models each dialect accepts (docs/gateway.md, "Paths")."""
     if dialect == "openai_responses":
         # OpenAI's own gpt-* models; gpt-oss runs on Databricks and is chat only (the catalog agrees).
         return base.startswith("gpt-") and not base.startswith("gpt-oss")

@@ -9,7 +9,7 @@ from .frames import Frames, dumps, sse_event, word_slices
 from .models import normal
 from .text import answer_pieces, reasoning_text
 
-RESPONSES_MIN_OUTPUT_TOKENS = 16  # section 6
+RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 
 
 @functools.lru_cache(maxsize=512)
@@ -131,7 +131,7 @@ def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tok
 
 
 def reject(base, request, messages):
-    """Upstream 400s of the Responses dialect (section 6); None when the request is acceptable."""
+    """Upstream 400s of the Responses dialect (docs/gateway.md, "OpenAI Responses"); None when the request is acceptable."""
     if not messages:
         inner = {
             "error": {
@@ -164,7 +164,7 @@ def reject(base, request, messages):
             }
         }
         return shape3(inner)
-    # Every model on this route is a GPT-5 reasoning model: no sampling parameters (section 5).
+    # Every model on this route is a GPT-5 reasoning model: no sampling parameters (docs/gateway.md, "Chat completions").
     for param in ("temperature", "top_p"):
         if request.get(param) is not None:
             return unsupported(param)

@@ -1,4 +1,4 @@
-"""`/ws/compare/`: the browser's socket for side-by-side runs (DESIGN.md section 5).
+"""`/ws/compare/`: the browser's socket for side-by-side runs.
 
 `receive_json` never awaits a stream: Channels handles one message at a time, so a
 stop or a disconnect would otherwise wait for the whole answer. Each model's stream is

@@ -40,7 +40,7 @@ PARAM_RANGES = {
     "thinking_budget": (int, 1024, 128_000),
 }
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-# Parameters some upstream models refuse with a hard 400 (gateway-spec.md section 5).
+# Parameters some upstream models refuse with a hard 400 (docs/gateway.md, "Chat completions").
 SAMPLING_PARAMS = ("temperature", "top_p")
 PENALTY_PARAMS = ("presence_penalty", "frequency_penalty", "seed")
 
@@ -146,7 +146,7 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
 
     The endpoint comes from the catalog: models that only speak OpenAI Responses go
     there, and Claude goes through Anthropic Messages when extended thinking is on.
-    Parameters the model refuses (a hard 400 upstream, gateway-spec.md section 5) are
+    Parameters the model refuses (a hard 400 upstream, docs/gateway.md) are
     left out, each with a note shown in its panel.
     """
     params = dict(params)

@@ -2,7 +2,8 @@
 
 The base URL is checked when it is saved and again before each outbound call (the
 compare consumer and the branch check use `avalidate_base_url`), because a host's DNS
-can change after it was saved. This is the SSRF guard of DESIGN.md section 6.
+can change after it was saved. This is the guard against server-side request forgery: a
+branch owner must not make the server call its own network.
 """
 
 import ipaddress
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-# Neon branch ids look like br-winter-pond-aptw82ef (gateway-spec.md section 13).
+# Neon branch ids look like br-winter-pond-aptw82ef (docs/gateway.md, "Hosts and base URL").
 NEON_BRANCH_ID_RE = re.compile(r"^br-[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _syntax = URLValidator(schemes=["http", "https"])

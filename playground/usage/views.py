@@ -1,7 +1,7 @@
 """The Usage page: totals by model from the daily rollup, then the team's request log; its charts and CSV export.
 
 The log is keyset-paginated on (started, id), which the index completion_team_started_idx
-serves; no page ever counts the log (DESIGN.md section 8).
+serves; no page ever counts the log.
 """
 
 import json

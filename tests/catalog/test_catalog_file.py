@@ -7,7 +7,7 @@ import pytest
 
 from gateway.catalog import CATALOG_PATH, load_catalog, normalize_model_id
 
-# The 25 models of the models.dev snapshot (gateway-spec.md 10.4, Mastra's page in seeds/000).
+# The 25 models of the models.dev snapshot (Mastra's page, docs/gateway.md).
 SNAPSHOT_IDS = {
     "claude-haiku-4-5",
     "claude-opus-4-1",
@@ -35,7 +35,7 @@ SNAPSHOT_IDS = {
     "gpt-oss-120b",
     "gpt-oss-20b",
 }
-# "Models added later" (gateway-spec.md 10.4), the Neon models page (seeds/001) and embeddings (section 9).
+# "Models added later" (docs/gateway.md, "The model catalog and prices"): the Neon models page and embeddings.
 LATER_IDS = {
     "gpt-5-3-codex",
     "gpt-5-2-codex",

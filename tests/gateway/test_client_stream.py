@@ -1,4 +1,4 @@
-"""gateway.client against exact byte streams (httpx.MockTransport): the shapes gateway-spec.md records."""
+"""gateway.client against exact byte streams (httpx.MockTransport): the shapes docs/gateway.md records."""
 
 import json
 
@@ -212,7 +212,7 @@ async def test_an_answer_that_is_not_an_event_stream_is_refused():
     assert exc.code == "not_a_stream"
 
 
-# --- Usage and content shapes (gateway-spec.md section 5) ------------------------------------------------------
+# --- Usage and content shapes (docs/gateway.md) --------------------------------------------------------------
 
 
 async def test_usage_on_every_chunk_is_yielded_every_time():
@@ -276,7 +276,7 @@ async def test_reasoning_content_deltas_become_reasoning_events():
     assert events[1:] == [ReasoningDelta("Let me see."), TextDelta("Yes."), Finish("stop")]
 
 
-# --- Error envelopes (gateway-spec.md 11.1) -------------------------------------------------------------------
+# --- Error envelopes (docs/gateway.md) ---------------------------------------------------------------------------
 
 SHAPE_3 = {
     "error_code": "BAD_REQUEST",

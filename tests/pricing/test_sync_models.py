@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def public_model(entry):
-    """A catalog.json entry written the way neon.com/models.json writes it (gateway-spec.md 10.2)."""
+    """A catalog.json entry written the way neon.com/models.json writes it (docs/gateway.md)."""
     price = entry["price"]
     cost = {key: price[key] for key in gateway_catalog.PRICE_KEYS if price[key] is not None}
     if price["tiers"]:

@@ -5,7 +5,7 @@
     python manage.py sync_models --branch <branch code>
 
 The file or URL is in the public format (neon.com/models.json or models.dev's api.json,
-gateway-spec.md 10.2). Prices come from there; what a branch may call comes from its
+docs/gateway.md). Prices come from there; what a branch may call comes from its
 GET /v1/models (10.1), which has no prices. Models missing from the source are kept:
 a sync never deletes, because past requests point at them.
 """

@@ -8,7 +8,6 @@ a task kept in `self.tasks`; disconnect cancels and awaits them all.
 import asyncio
 import json
 import logging
-from decimal import Decimal
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -56,7 +55,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         await sweep_once()
         self.tasks = {}  # completion code -> task
         self.run_tasks = {}  # run code -> set of completion codes
-        self.waiters = set()  # one per run: sends run.done when its streams end
+        self.waiters = set()  # one per run: holds its slot, starts its streams, sends run.done
         self.outbox = Outbox(self.send_json)
         await self.accept()
 
@@ -95,62 +94,62 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def start_run(self, content):
         try:
             request = runs.parse_run_frame(content)
-            runs.claim_run_slot(self.user.pk)
         except runs.RunError as exc:
             await self.send_error(str(exc))
             return
-        try:
-            run, planned, base_url, token = await runs.prepare_run(self.user, request)
-        except (runs.RunError, Http404, ValidationError) as exc:
-            runs.release_run_slot(self.user.pk)
-            await self.send_error(refusal(exc))
-            return
-        except BaseException:
-            runs.release_run_slot(self.user.pk)
-            raise
+        # The run's whole life (its slot, the database hop, its streams, run.done) is one
+        # task, so that receiving frames (a stop) never waits for the database.
+        task = asyncio.create_task(self.drive_run(request))
+        self.waiters.add(task)
+        task.add_done_callback(self.waiters.discard)
 
+    async def drive_run(self, request):
+        try:
+            with runs.run_slot(self.user.pk):
+                try:
+                    prepared = await runs.prepare_run(self.user, request)
+                except (Http404, ValidationError) as exc:
+                    raise runs.RunError(refusal(exc)) from None
+                await self.stream_run(prepared)
+        except runs.RunError as exc:
+            await self.send_error(str(exc))
+
+    async def stream_run(self, prepared):
+        run, completions = prepared.run, prepared.completions
         run_code = str(run.code)
         self.outbox.frame(
             {
                 "type": "run.started",
                 "run": run_code,
-                "completions": [{"id": str(p.completion.code), "model": p.model, "notes": p.notes} for p in planned],
+                "completions": [{"id": str(c.code), "model": c.model, "notes": c.notes} for c in completions],
             }
         )
         # The rows are written while the streams connect; each stream waits for them
         # only when it ends and writes its own row.
-        saved = asyncio.ensure_future(runs.save_run(run, planned))
+        saved = asyncio.ensure_future(runs.save_run(run, completions))
         codes = set()
-        for p in planned:
-            code = str(p.completion.code)
-            task = asyncio.create_task(
-                relay_completion(
-                    p, base_url=base_url, token=token, messages=request.messages, outbox=self.outbox, saved=saved
-                )
-            )
+        tasks = []
+        for completion in completions:
+            code = str(completion.code)
+            task = asyncio.create_task(relay_completion(completion, prepared.gateway, self.outbox, saved))
             self.tasks[code] = task
             codes.add(code)
+            tasks.append(task)
             task.add_done_callback(lambda _t, c=code: self.tasks.pop(c, None))
         self.run_tasks[run_code] = codes
-        waiter = asyncio.create_task(self.run_done(run_code, [self.tasks[c] for c in codes]))
-        self.waiters.add(waiter)
-        waiter.add_done_callback(self.waiters.discard)
-
-    async def run_done(self, run_code, tasks):
         try:
-            frames = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
-            runs.release_run_slot(self.user.pk)
-        self.run_tasks.pop(run_code, None)
-        costs = [f.get("cost") for f in frames if isinstance(f, dict)]
-        known = [Decimal(c) for c in costs if c is not None]
+            self.run_tasks.pop(run_code, None)
+        known = [c.cost for c in completions if c.cost is not None]
         self.outbox.frame(
             {
                 "type": "run.done",
                 "run": run_code,
                 "cost": str(sum(known)) if known else None,
-                # False when a panel's cost is unknown: the total is then a lower bound.
-                "cost_complete": len(known) == len(tasks),
+                # False when a panel's cost is unknown: the total is then a lower bound. A
+                # panel refused before any output is known to cost nothing.
+                "cost_complete": all(c.cost_known for c in completions),
             }
         )
 
@@ -171,14 +170,16 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         self.outbox.frame({"type": "error", "message": "stop needs a run or a completion."})
 
     async def disconnect(self, code):
-        tasks = list(getattr(self, "tasks", {}).values())
-        for task in tasks:
+        await self.stop_everything()
+
+    async def stop_everything(self):
+        """Cancel every stream and every run of this socket and wait for them: each stream
+        writes its row as it ends. Safe to call more than once."""
+        pending = [*getattr(self, "tasks", {}).values(), *getattr(self, "waiters", ())]
+        for task in pending:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        waiters = list(getattr(self, "waiters", ()))
-        if waiters:
-            await asyncio.gather(*waiters, return_exceptions=True)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         outbox = getattr(self, "outbox", None)
         if outbox is not None:
             await outbox.close()

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from gateway import pricing
+
 
 class Run(models.Model):
     """One prompt sent to one or more models at once."""
@@ -100,6 +102,89 @@ class Completion(models.Model):
     def __str__(self):
         return f"{self.model} ({self.status})"
 
+    # What a request's end writes (the row itself is inserted when its run starts).
+    RESULT_FIELDS = (
+        "status", "finished", "first_token_at", "output_text", "reasoning_text", "usage_raw", "prompt_tokens",
+        "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_source",
+        "cost_lines", "finish_reason", "request_id", "rate_limit", "http_status", "error_code", "error_message",
+        "retry_after",
+    )  # fmt: skip
+
+    # While its request streams, a Completion is the live record of it, in memory: what to
+    # send (`send_params`, `thinking_budget`, set by `plan`) and the answer so far, in parts
+    # (joined by `gather_text`; `+=` per chunk would copy the whole answer every time).
+    def plan(self, params, thinking_budget=None):
+        self.send_params = params
+        self.thinking_budget = thinking_budget
+        self.text_parts = []
+        self.reasoning_parts = []
+        return self
+
+    def add_text(self, text):
+        if self.first_token_at is None:
+            self.first_token_at = timezone.now()
+        self.text_parts.append(text)
+
+    def add_reasoning(self, text):
+        if self.first_token_at is None:
+            self.first_token_at = timezone.now()
+        self.reasoning_parts.append(text)
+
+    def gather_text(self):
+        """Join the parts received so far into output_text and reasoning_text (for the row)."""
+        self.output_text = "".join(self.text_parts)
+        self.reasoning_text = "".join(self.reasoning_parts)
+
+    def accept(self, status, request_id="", rate_limit=None):
+        """The gateway answered with these headers and is about to stream."""
+        self.http_status = status
+        self.request_id = request_id[:200]
+        self.rate_limit = rate_limit or {}
+
+    @property
+    def accepted(self):
+        return self.http_status is not None and self.http_status < 300
+
+    def apply_result(self, status, error=None, *, prompt_text=""):
+        """The request ended with `status` (and `error`, a gateway.client.GatewayError):
+        set every result field, tokens and cost included. The one place a result is applied.
+        """
+        self.gather_text()
+        self.status = status
+        self.finished = timezone.now()
+        output = self.output_text + self.reasoning_text
+        if error is not None:
+            if error.status is not None:
+                self.http_status = error.status
+            self.error_code = error.code[:100]
+            self.error_message = error.message
+            self.retry_after = error.retry_after
+            if error.rate_limit:
+                self.rate_limit = error.rate_limit
+            if error.request_id:
+                self.request_id = error.request_id[:200]
+        if error is not None and self.usage_raw is None and not output and not self.accepted:
+            # Refused (an error response, or no connection) before any output: nothing to bill.
+            tokens = pricing.tokens(None)
+            self.cost, self.cost_source, self.cost_lines = None, self.CostSource.NOT_BILLED, []
+        else:
+            # Accepted and then cut before any output, the prompt was most probably billed: it
+            # is estimated like any answer without usage. An estimate counts the thinking too
+            # (reasoning tokens are billed as output).
+            tokens, self.cost, self.cost_source, self.cost_lines = cost_of(
+                self.usage_raw, self.endpoint, self.price, prompt_text, output
+            )
+        self.prompt_tokens = tokens.prompt
+        self.completion_tokens = tokens.completion
+        self.cached_tokens = tokens.cached
+        self.cache_write_tokens = tokens.cache_write
+        self.reasoning_tokens = tokens.reasoning
+
+    @property
+    def cost_known(self):
+        """The cost is known: computed, estimated, or zero because nothing was billed."""
+        return self.cost is not None or self.cost_source == self.CostSource.NOT_BILLED
+
     @property
     def ttft_ms(self):
         if self.first_token_at is None:
@@ -118,3 +203,23 @@ class Completion(models.Model):
             return None
         seconds = (self.finished - self.first_token_at).total_seconds()
         return round(self.completion_tokens / seconds, 1) if seconds > 0 else None
+
+
+def cost_of(usage, dialect, price, prompt_text, output_text):
+    """(tokens, cost, source, lines) for a finished request.
+
+    With the gateway's usage the cost is computed; without it, the tokens are counted
+    locally from the text and the cost is flagged as estimated (never 0, never silent).
+    """
+    tokens = pricing.tokens(usage, dialect)
+    buckets = pricing.buckets(usage, dialect)
+    source = Completion.CostSource.COMPUTED
+    if buckets is None:
+        source = Completion.CostSource.ESTIMATED
+        buckets = pricing.Buckets(
+            input=pricing.estimate_tokens(prompt_text), output=pricing.estimate_tokens(output_text)
+        )
+    total, lines = pricing.cost(buckets, price)
+    if total is None:
+        source = Completion.CostSource.UNPRICED if tokens.prompt is not None else Completion.CostSource.USAGE_MISSING
+    return tokens, total, source, lines

@@ -7,15 +7,11 @@ written when its request ends (it was created when the run started).
 
 import asyncio
 import logging
-import time
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from gateway import pricing
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_completion
 from playground.http import gateway_client
@@ -23,7 +19,7 @@ from playground.usage.rollup import record
 
 from .models import Completion
 from .rendering import render_markdown
-from .runs import cost_of, prompt_text
+from .runs import prompt_text
 
 log = logging.getLogger(__name__)
 
@@ -104,71 +100,47 @@ class Outbox:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-@dataclass
-class Live:
-    """What one streaming request has gathered so far (kept in memory, written at the end)."""
+async def relay_completion(completion: Completion, gateway, outbox: Outbox, saved=None):
+    """Stream one model's answer to the outbox, then write its row and send its final frame.
 
-    code: str
-    started_monotonic: float
-    text: list = field(default_factory=list)
-    reasoning: list = field(default_factory=list)
-    usage: dict | None = None
-    finish_reason: str = ""
-    first_token: float | None = None
-    request_id: str = ""
-    rate_limit: dict = field(default_factory=dict)
-    status: str = Completion.Status.STREAMING
-    error: GatewayError | None = None
-
-
-def _wall(started, started_monotonic, at):
-    return started + timedelta(seconds=at - started_monotonic)
-
-
-async def relay_completion(planned, *, base_url, token, messages, outbox: Outbox, saved=None):
-    """Stream one model's answer to the outbox and log it. Returns the final frame sent."""
-    completion = planned.completion
+    `completion` is the live record of the request (see `Completion.plan`): the stream
+    writes into it, `apply_result` settles it, and it is saved once, at the end.
+    """
     code = str(completion.code)
-    live = Live(code, time.monotonic())
+    status, error = Completion.Status.OK, None
     retried = False
     try:
         while True:
             try:
                 async for event in stream_completion(
                     gateway_client(),
-                    endpoint=planned.endpoint,
-                    base_url=base_url,
-                    token=token,
-                    model=planned.model,
-                    messages=messages,
-                    params=planned.params,
-                    thinking_budget=planned.thinking_budget,
+                    endpoint=completion.endpoint,
+                    base_url=gateway.base_url,
+                    token=gateway.token,
+                    model=completion.model,
+                    messages=completion.run.messages,
+                    params=completion.send_params,
+                    thinking_budget=completion.thinking_budget,
                 ):
                     kind = type(event)
                     if kind is ev.TextDelta:
-                        if live.first_token is None:
-                            live.first_token = time.monotonic()
-                        live.text.append(event.text)
+                        completion.add_text(event.text)
                         outbox.delta(code, text=event.text)
                     elif kind is ev.ReasoningDelta:
-                        if live.first_token is None:
-                            live.first_token = time.monotonic()
-                        live.reasoning.append(event.text)
+                        completion.add_reasoning(event.text)
                         outbox.delta(code, reasoning=event.text)
                     elif kind is ev.Usage:
-                        live.usage = event.raw
+                        completion.usage_raw = event.raw
                     elif kind is ev.Finish:
-                        live.finish_reason = event.reason
+                        completion.finish_reason = event.reason
                     elif kind is ResponseInfo:
-                        live.request_id = event.request_id
-                        live.rate_limit = event.rate_limit
-                live.status = Completion.Status.OK
+                        completion.accept(event.status, event.request_id, event.rate_limit)
                 break
             except GatewayError as exc:
                 polite = (
                     exc.status == 429
                     and not retried
-                    and not live.text
+                    and not completion.text_parts
                     and exc.retry_after is not None
                     and exc.retry_after <= settings.GATEWAY_RETRY_AFTER_MAX
                 )
@@ -184,131 +156,81 @@ async def relay_completion(planned, *, base_url, token, messages, outbox: Outbox
                 )
                 await asyncio.sleep(exc.retry_after)
     except GatewayError as exc:
-        live.status = Completion.Status.ERROR
-        live.error = exc
-        if exc.rate_limit:
-            live.rate_limit = exc.rate_limit
-        if exc.request_id:
-            live.request_id = exc.request_id
+        status, error = Completion.Status.ERROR, exc
     except asyncio.CancelledError:
         # Stop (or disconnect) cancels this task, which owns nothing but this one request:
         # leaving `async with client.stream()` has closed the upstream response. The task
         # then ends normally, after logging the row with the partial text.
-        live.status = Completion.Status.CANCELLED
+        status = Completion.Status.CANCELLED
     except Exception:
-        log.exception("relay failed for completion %s (model %s)", code, planned.model)
-        live.status = Completion.Status.ERROR
-        live.error = GatewayError(None, "internal_error", "The playground failed while relaying this answer.")
+        log.exception("relay failed for completion %s (model %s)", code, completion.model)
+        status = Completion.Status.ERROR
+        error = GatewayError(None, "internal_error", "The playground failed while relaying this answer.")
+    completion.apply_result(status, error, prompt_text=prompt_text(completion.run.messages))
     if saved is not None:
         try:
             # Shielded: a second stop must not cancel the write the other panels wait on.
             await asyncio.shield(saved)
         except Exception:
             log.exception("could not log run %s", completion.run.code)
-            frame = {
-                "type": "completion.error",
-                "completion": live.code,
-                "status": None,
-                "code": "log_failed",
-                "message": "The playground could not write this request to its log (database error).",
-                "retry_after": None,
-            }
-            outbox.frame(frame)
-            return frame
-    frame = await finish(completion, live, messages)
-    outbox.frame(frame)
-    return frame
-
-
-async def finish(completion, live: Live, messages):
-    """Write the request's row once, with whatever is known, and build its final frame."""
-    now_monotonic = time.monotonic()
-    started = completion.started
-    output = "".join(live.text)
-    if live.error is not None and live.usage is None and not live.text and not live.reasoning:
-        # Refused (an error response, or no connection) before any output: nothing to bill.
-        tokens, cost, source, lines = pricing.tokens(None), None, Completion.CostSource.NOT_BILLED, []
-    else:
-        # An estimate counts the thinking too: reasoning tokens are billed as output.
-        tokens, cost, source, lines = cost_of(
-            live.usage, completion.endpoint, completion.price, prompt_text(messages), output + "".join(live.reasoning)
-        )
-    completion.status = live.status
-    completion.finished = _wall(started, live.started_monotonic, now_monotonic)
-    completion.first_token_at = (
-        _wall(started, live.started_monotonic, live.first_token) if live.first_token is not None else None
-    )
-    completion.output_text = output
-    completion.reasoning_text = "".join(live.reasoning)
-    completion.usage_raw = live.usage
-    completion.prompt_tokens = tokens.prompt
-    completion.completion_tokens = tokens.completion
-    completion.cached_tokens = tokens.cached
-    completion.cache_write_tokens = tokens.cache_write
-    completion.reasoning_tokens = tokens.reasoning
-    completion.cost = cost
-    completion.cost_source = source
-    completion.cost_lines = lines
-    completion.finish_reason = live.finish_reason
-    completion.request_id = live.request_id[:200]
-    completion.rate_limit = live.rate_limit
-    if live.error is not None:
-        completion.http_status = live.error.status
-        completion.error_code = live.error.code[:100]
-        completion.error_message = live.error.message
-        completion.retry_after = live.error.retry_after
-    elif live.status == Completion.Status.OK:
-        completion.http_status = 200
+            outbox.frame(
+                {
+                    "type": "completion.error",
+                    "completion": code,
+                    "status": None,
+                    "code": "log_failed",
+                    "message": "The playground could not write this request to its log (database error).",
+                    "retry_after": None,
+                }
+            )
+            return
     await _save(completion)
+    outbox.frame(final_frame(completion))
 
-    if live.error is not None:
+
+def final_frame(completion: Completion):
+    """The `completion.done` or `completion.error` frame of a finished request."""
+    cost = None if completion.cost is None else str(completion.cost)
+    if completion.status == Completion.Status.ERROR:
         return {
             "type": "completion.error",
-            "completion": live.code,
-            "status": live.error.status,
-            "code": live.error.code,
-            "message": live.error.message,
-            "retry_after": live.error.retry_after,
-            "partial_text": output,
-            "cost": None if cost is None else str(cost),
-            "cost_source": source,
+            "completion": str(completion.code),
+            "status": completion.http_status,
+            "code": completion.error_code,
+            "message": completion.error_message,
+            "retry_after": completion.retry_after,
+            "partial_text": completion.output_text,
+            "cost": cost,
+            "cost_source": completion.cost_source,
         }
     return {
         "type": "completion.done",
-        "completion": live.code,
-        "status": live.status,
-        "finish_reason": live.finish_reason or None,
-        "usage": _usage_frame(tokens) if live.usage else None,
-        "cost": None if cost is None else str(cost),
-        "cost_source": source,
+        "completion": str(completion.code),
+        "status": completion.status,
+        "finish_reason": completion.finish_reason or None,
+        "usage": _usage_frame(completion) if completion.usage_raw else None,
+        "cost": cost,
+        "cost_source": completion.cost_source,
         "ttft_ms": completion.ttft_ms,
         "latency_ms": completion.latency_ms,
         "tokens_per_s": completion.tokens_per_s,
         "notes": completion.notes,
         "price_source": (completion.price or {}).get("source"),
-        "cost_lines": lines,
-        "html": render_markdown(output),
+        "cost_lines": completion.cost_lines,
+        "html": render_markdown(completion.output_text),
     }
 
 
-def _usage_frame(tokens):
+def _usage_frame(completion):
     return {
-        "prompt_tokens": tokens.prompt,
-        "completion_tokens": tokens.completion,
-        "cached_tokens": tokens.cached,
-        "reasoning_tokens": tokens.reasoning,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "cached_tokens": completion.cached_tokens,
+        "reasoning_tokens": completion.reasoning_tokens,
     }
-
-
-FINAL_FIELDS = [
-    "status", "finished", "first_token_at", "output_text", "reasoning_text", "usage_raw", "prompt_tokens",
-    "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_source",
-    "cost_lines", "finish_reason", "request_id", "rate_limit", "http_status", "error_code", "error_message",
-    "retry_after",
-]  # fmt: skip
 
 
 @sync_to_async
 def _save(completion):
-    completion.save(update_fields=FINAL_FIELDS)
+    completion.save(update_fields=Completion.RESULT_FIELDS)
     record(completion)

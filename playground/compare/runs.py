@@ -8,6 +8,7 @@ more when its request ends, whatever happened to it.
 import re
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,7 +18,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from gateway import pricing
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
 from playground.teams.access import get_branch_for_runner
@@ -57,19 +57,21 @@ class RunRequest:
     params: dict
 
 
+@dataclass(frozen=True)
+class Gateway:
+    """Where a run's requests go: the branch's base URL, checked at run time, and its token."""
+
+    base_url: str
+    token: str = field(repr=False)
+
+
 @dataclass
-class Planned:
-    """One model's request of a run: what to send and the row that logs it."""
+class PreparedRun:
+    """A run ready to stream: its unsaved row, one planned Completion per model, the gateway."""
 
-    completion: Completion
-    model: str
-    params: dict
-    notes: list = field(default_factory=list)
-    thinking_budget: int | None = None
-
-    @property
-    def endpoint(self):
-        return self.completion.endpoint
+    run: Run
+    completions: list[Completion]
+    gateway: Gateway
 
 
 def parse_run_frame(frame: dict) -> RunRequest:
@@ -222,16 +224,18 @@ def catalog_models():
 _active_runs = Counter()
 
 
-def claim_run_slot(user_id):
+@contextmanager
+def run_slot(user_id):
+    """Hold one of the user's run slots for the block; RunError when all are taken."""
     if _active_runs[user_id] >= settings.RUN_MAX_CONCURRENT_PER_USER:
         raise RunError(f"You already have {_active_runs[user_id]} runs streaming; wait for one to finish or stop it.")
     _active_runs[user_id] += 1
-
-
-def release_run_slot(user_id):
-    _active_runs[user_id] -= 1
-    if _active_runs[user_id] <= 0:
-        del _active_runs[user_id]
+    try:
+        yield
+    finally:
+        _active_runs[user_id] -= 1
+        if _active_runs[user_id] <= 0:
+            del _active_runs[user_id]
 
 
 def forget_catalog():
@@ -251,9 +255,9 @@ def branch_notes(branch, model_id):
 
 
 @sync_to_async
-def prepare_run(user, request: RunRequest):
+def prepare_run(user, request: RunRequest) -> PreparedRun:
     """Everything a run needs before its streams start, read in one hop to the database
-    thread: (run, planned requests, base URL, token). Nothing is written yet: the rows
+    thread. Nothing is written yet: the rows
     are saved by `save_run` while the streams connect, so the database never delays the
     first token. Raises Http404, ValidationError or RunError."""
     try:
@@ -270,7 +274,7 @@ def prepare_run(user, request: RunRequest):
     run = Run(
         team_id=branch.team_id, user=user, branch=branch, messages=request.messages, params=request.params, created=now
     )
-    planned = []
+    completions = []
     for model_id in request.models:
         endpoint, params, thinking, notes = plan_model(models[model_id], model_id, request.params)
         notes += branch_notes(branch, model_id)
@@ -285,38 +289,18 @@ def prepare_run(user, request: RunRequest):
             price=prices[model_id],
             notes=notes,
         )
-        planned.append(Planned(completion, model_id, params, notes, thinking))
-    return run, planned, base_url, branch.token()
+        completions.append(completion.plan(params, thinking))
+    return PreparedRun(run, completions, Gateway(base_url, branch.token()))
 
 
 @sync_to_async
-def save_run(run, planned):
+def save_run(run, completions):
     """Write the run and one `streaming` row per model (the rows each request ends on)."""
     with transaction.atomic():
         run.save()
-        for p in planned:
-            p.completion.run = run  # the run now has its primary key
-        Completion.objects.bulk_create([p.completion for p in planned])
-
-
-def cost_of(usage, dialect, price, prompt_text, output_text):
-    """(tokens, cost, source, lines) for a finished request.
-
-    With the gateway's usage the cost is computed; without it, the tokens are counted
-    locally from the text and the cost is flagged as estimated (never 0, never silent).
-    """
-    tokens = pricing.tokens(usage, dialect)
-    buckets = pricing.buckets(usage, dialect)
-    source = Completion.CostSource.COMPUTED
-    if buckets is None:
-        source = Completion.CostSource.ESTIMATED
-        buckets = pricing.Buckets(
-            input=pricing.estimate_tokens(prompt_text), output=pricing.estimate_tokens(output_text)
-        )
-    total, lines = pricing.cost(buckets, price)
-    if total is None:
-        source = Completion.CostSource.UNPRICED if tokens.prompt is not None else Completion.CostSource.USAGE_MISSING
-    return tokens, total, source, lines
+        for completion in completions:
+            completion.run = run  # the run now has its primary key
+        Completion.objects.bulk_create(completions)
 
 
 def prompt_text(messages) -> str:

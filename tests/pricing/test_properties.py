@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from gateway import pricing
 from gateway.catalog import load_catalog
-from playground.compare.models import Completion
-from playground.compare.runs import cost_of
+from playground.compare.models import Completion, cost_of
 
 DIALECTS = ("chat_completions", "openai_responses", "anthropic_messages")
 

@@ -14,7 +14,8 @@ from django.db.models import Count, Sum
 from django.utils.dateformat import format as date_format
 from pygal.style import Style
 
-from .models import UsageDaily
+from .models import TTFT_BOUNDS_MS, TTFT_FIELDS, UsageDaily
+from .summary import percentile
 
 TOP_MODELS = 6
 OTHER = "other"
@@ -53,11 +54,18 @@ def days_between(first_day, last_day):
     return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
 
 
-def spend_per_day(team, first_day, last_day):
+def _rows(team, first_day, last_day, rollup):
+    """The rollup rows to draw: the filtered ones the page passes, or the team's whole period."""
+    if rollup is None:
+        rollup = UsageDaily.objects.filter(team=team, day__gte=first_day, day__lte=last_day)
+    return rollup
+
+
+def spend_per_day(team, first_day, last_day, rollup=None):
     """(days, [(model, [Decimal cost per day])]): the top models by cost, the rest summed as "other"."""
     days = days_between(first_day, last_day)
     rows = (
-        UsageDaily.objects.filter(team=team, day__gte=first_day, day__lte=last_day)
+        _rows(team, first_day, last_day, rollup)
         .values("day", "model")
         .annotate(cost=Sum("cost"), requests=Sum("requests"))
         .order_by()
@@ -78,11 +86,11 @@ def spend_per_day(team, first_day, last_day):
     return days, series
 
 
-def tokens_per_day(team, first_day, last_day):
+def tokens_per_day(team, first_day, last_day, rollup=None):
     """(days, tokens in per day, tokens out per day), or empty lists when there were no requests."""
     days = days_between(first_day, last_day)
     rows = (
-        UsageDaily.objects.filter(team=team, day__gte=first_day, day__lte=last_day)
+        _rows(team, first_day, last_day, rollup)
         .values("day")
         .annotate(rows=Count("id"), tokens_in=Sum("prompt_tokens"), tokens_out=Sum("completion_tokens"))
         .order_by()
@@ -176,9 +184,9 @@ def _chart(kind, days, colors, formatter, largest):
     return chart
 
 
-def spend_chart(team, first_day, last_day):
+def spend_chart(team, first_day, last_day, rollup=None):
     """SVG text: stacked bars of USD per day, one colour per top model."""
-    days, series = spend_per_day(team, first_day, last_day)
+    days, series = spend_per_day(team, first_day, last_day, rollup)
     # Decimal in the database; float only here, for drawing.
     largest = float(max(map(sum, zip(*(costs for _, costs in series), strict=True)))) if series else None
     chart = _chart(pygal.StackedBar, days, SPEND_COLORS, usd_formatter(axis_ticks(largest or 0)[1]), largest)
@@ -187,12 +195,56 @@ def spend_chart(team, first_day, last_day):
     return chart.render(is_unicode=True)
 
 
-def tokens_chart(team, first_day, last_day):
+def tokens_chart(team, first_day, last_day, rollup=None):
     """SVG text: tokens in and out per day, side by side."""
-    days, tokens_in, tokens_out = tokens_per_day(team, first_day, last_day)
+    days, tokens_in, tokens_out = tokens_per_day(team, first_day, last_day, rollup)
     largest = max(tokens_in + tokens_out) if tokens_in else None
     chart = _chart(pygal.Bar, days, TOKEN_COLORS, count_formatter, largest)
     if tokens_in:
         chart.add("Tokens in", tokens_in)
         chart.add("Tokens out", tokens_out)
     return chart.render(is_unicode=True)
+
+
+def per_model_per_day(first_day, last_day, rollup):
+    """(days, [(model, p50 TTFT ms per day, error rate per day)]) for the busiest models; None where
+    a day has no sample. Percentiles come from the rollup's histogram columns."""
+    days = days_between(first_day, last_day)
+    index = {day: n for n, day in enumerate(days)}
+    sums = {name: Sum(name) for name in ["requests", "errors", *TTFT_FIELDS]}
+    rows = rollup.values("day", "model").annotate(**sums).order_by()
+    per_model, busy = {}, {}
+    for row in rows:
+        ttft, rates = per_model.setdefault(row["model"], ([None] * len(days), [None] * len(days)))
+        n = index[row["day"]]
+        ttft[n] = percentile([row[name] or 0 for name in TTFT_FIELDS], TTFT_BOUNDS_MS, 50)
+        rates[n] = row["errors"] / row["requests"] if row["requests"] else None
+        busy[row["model"]] = busy.get(row["model"], 0) + row["requests"]
+    ranked = sorted(busy, key=lambda model: (-busy[model], model))[:TOP_MODELS]
+    return days, [(model, *per_model[model]) for model in ranked]
+
+
+def _line_chart(days, series, formatter, largest):
+    chart = _chart(pygal.Line, days, SPEND_COLORS, formatter, largest)
+    chart.config.allow_interruptions = True
+    for model, values in series:
+        chart.add(model, values)
+    return chart.render(is_unicode=True)
+
+
+def ttft_chart(first_day, last_day, rollup):
+    """SVG text: the median time to first token per day, one line per busy model."""
+    days, series = per_model_per_day(first_day, last_day, rollup)
+    lines = [(model, ttft) for model, ttft, _ in series if any(v is not None for v in ttft)]
+    largest = max((v for _, ttft in lines for v in ttft if v is not None), default=None)
+    return _line_chart(days, lines, lambda v: "" if v is None else f"{v:,.0f} ms", largest)
+
+
+def errors_chart(first_day, last_day, rollup):
+    """SVG text: the share of failed requests per day, one line per busy model."""
+    days, series = per_model_per_day(first_day, last_day, rollup)
+    lines = [(model, [None if v is None else round(v * 100, 2) for v in rates]) for model, _, rates in series]
+    largest = max((v for _, rates in lines for v in rates if v is not None), default=None)
+    if largest is not None:
+        largest = max(largest, 1)
+    return _line_chart(days, lines, lambda v: "" if v is None else f"{v:g}%", largest)

@@ -78,6 +78,11 @@ def log_queryset(team, start, end):
     qs = Completion.objects.for_team(team).filter(started__gte=start)
     if end is not None:
         qs = qs.filter(started__lt=end)
+    return log_queryset_of(qs)
+
+
+def log_queryset_of(qs):
+    """The export's columns of an already filtered log, oldest first."""
     # The user and branch come in the same query: one query for the whole export, not one per row.
     return qs.select_related("user", "branch").only(*FIELDS).order_by("started", "id")
 

@@ -1,9 +1,12 @@
 """The per-day rollup (UsageDaily) the usage pages read instead of the request log.
 
-`record(completion)` is called once per request, when it ends (the compare code calls
-`arecord` from the consumer). Calling it twice for one request counts it twice.
+`record(completion)` is called once per request, when it ends (the compare app sends
+`completion_finished`; this app's receiver calls it). Calling it twice for one request
+counts it twice. `rebuild()` recomputes the rollup from the log (migrations, repairs).
 """
 
+from bisect import bisect_left
+from collections import defaultdict
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
@@ -13,24 +16,56 @@ from django.utils import timezone
 
 from playground.compare.models import Completion
 
-from .models import UsageDaily
+from .models import TPS_BOUNDS, TPS_FIELDS, TTFT_BOUNDS_MS, TTFT_FIELDS, UsageDaily
 
 ERROR_STATUSES = {Completion.Status.ERROR, Completion.Status.INTERRUPTED}
+# A cost worked out, wholly or in part, from locally counted tokens: shown with "~".
+ESTIMATED_SOURCES = {"estimated", "partly_estimated"}
+
+
+def ttft_bucket(ms):
+    """The TTFT histogram column for a time to first token in milliseconds."""
+    return TTFT_FIELDS[bisect_left(TTFT_BOUNDS_MS, ms)]
+
+
+def tps_bucket(rate):
+    return TPS_FIELDS[bisect_left(TPS_BOUNDS, rate)]
 
 
 def _amounts(completion):
     """What one finished request adds to its day's row."""
     source = completion.cost_source
-    return {
+    amounts = {
         "requests": 1,
         "errors": 1 if completion.status in ERROR_STATUSES else 0,
         "prompt_tokens": completion.prompt_tokens or 0,
         "completion_tokens": completion.completion_tokens or 0,
+        "cached_tokens": completion.cached_tokens or 0,
+        "reasoning_tokens": completion.reasoning_tokens or 0,
         "cost": completion.cost if completion.cost is not None else Decimal(0),
         # A request that got an answer but has no cost (no price, no usage) is counted, so
         # totals can say they exclude it. Failed requests without a cost cost nothing.
         "unpriced": 1 if completion.cost is None and completion.status not in ERROR_STATUSES else 0,
-        "estimated": 1 if source == Completion.CostSource.ESTIMATED else 0,
+        "estimated": 1 if source in ESTIMATED_SOURCES else 0,
+    }
+    if completion.first_token_at is not None:
+        amounts[ttft_bucket(max(0, completion.ttft_ms))] = 1
+        rate = completion.tokens_per_s
+        if rate is not None:
+            amounts[tps_bucket(rate)] = 1
+    return amounts
+
+
+def _key(completion):
+    return {
+        "team_id": completion.team_id,
+        "day": timezone.localdate(completion.started),
+        "user_id": completion.user_id,
+        "branch_id": completion.branch_id,
+        "model": completion.model,
+        "endpoint": completion.endpoint or "",
+        "status": completion.status,
+        "cost_source": completion.cost_source or "",
     }
 
 
@@ -38,13 +73,7 @@ def record(completion):
     """Add a finished request to UsageDaily: one UPDATE ... SET x = x + n, or an INSERT."""
     if completion.status == Completion.Status.STREAMING:
         raise ValueError("record() is for finished requests; this one is still streaming")
-    key = {
-        "team_id": completion.team_id,
-        "day": timezone.localdate(completion.started),
-        "user_id": completion.user_id,
-        "branch_id": completion.branch_id,
-        "model": completion.model,
-    }
+    key = _key(completion)
     amounts = _amounts(completion)
     increments = {name: F(name) + value for name, value in amounts.items() if value}
     for attempt in range(2):
@@ -65,3 +94,40 @@ def record(completion):
 
 async def arecord(completion):
     await sync_to_async(record)(completion)
+
+
+def aggregate(completions):
+    """{key tuple: amounts} for finished requests, as record() would have added them one by one."""
+    rows = defaultdict(lambda: defaultdict(int))
+    for c in completions:
+        if c.status == Completion.Status.STREAMING:
+            continue
+        row = rows[tuple(_key(c).items())]
+        for name, value in _amounts(c).items():
+            row[name] += value
+    return rows
+
+
+def rebuild(completion_model=Completion, usage_model=UsageDaily, batch=2000):
+    """Recompute the whole rollup from the log (used by a migration; the log is read once)."""
+    fields = [
+        "team_id", "user_id", "branch_id", "model", "endpoint", "status", "cost_source", "started", "first_token_at",
+        "finished", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost",
+    ]  # fmt: skip
+    qs = completion_model.objects.exclude(status="streaming").only(*fields).order_by()
+
+    class Row:
+        # ttft_ms / tokens_per_s as on Completion, for historical models in migrations.
+        ttft_ms = Completion.ttft_ms
+        tokens_per_s = Completion.tokens_per_s
+
+        def __init__(self, c):
+            self.__dict__.update({f: getattr(c, f) for f in fields})
+
+    rows = aggregate(Row(c) for c in qs.iterator(chunk_size=batch))
+    with transaction.atomic():
+        usage_model.objects.all().delete()
+        usage_model.objects.bulk_create(
+            (usage_model(**dict(key), **amounts) for key, amounts in rows.items()), batch_size=batch
+        )
+    return len(rows)

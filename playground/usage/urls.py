@@ -8,5 +8,8 @@ urlpatterns = [
     path("requests/<uuid:code>/", views.request_detail, name="request"),
     path("charts/spend.svg", views.spend_chart, name="spend_chart"),
     path("charts/tokens.svg", views.tokens_chart, name="tokens_chart"),
+    path("charts/ttft.svg", views.ttft_chart, name="ttft_chart"),
+    path("charts/errors.svg", views.errors_chart, name="errors_chart"),
+    path("quality/", views.quality, name="quality"),
     path("export.csv", views.export_csv, name="export"),
 ]

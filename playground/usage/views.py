@@ -6,19 +6,17 @@ serves; no page ever counts the log.
 
 import json
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
-from django.utils.dateformat import format as date_format
-from django.utils.dateparse import parse_date
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
@@ -26,18 +24,12 @@ from django.views.decorators.http import require_GET
 from playground.compare.models import Completion
 from playground.teams.access import get_completion_for_user, get_team_for_user, memberships_for_user
 
-from . import charts, export
-from .models import UsageDaily
+from . import charts, export, summary
+from .filters import PERIODS, UsageFilters, choices
+from .rollup import ESTIMATED_SOURCES
 from .templatetags.usage_format import missing_cost_reason, usd
 
 PAGE_SIZE = 50
-PERIODS = {
-    "24h": ("Last 24 hours", timedelta(hours=24)),
-    "7d": ("Last 7 days", timedelta(days=7)),
-    "30d": ("Last 30 days", timedelta(days=30)),
-}
-DEFAULT_PERIOD = "7d"
-MAX_CUSTOM_DAYS = 366
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_RE = re.compile(r"(\d{1,20})-(\d{1,20})")
 LOG_FIELDS = [
@@ -75,69 +67,8 @@ def decode_cursor(value):
         return None
 
 
-class Period:
-    """The log's [start, end) and the rollup's [first_day, last_day] for the query string."""
-
-    def __init__(self, params, now):
-        self.error = ""
-        self.key = params.get("period") or DEFAULT_PERIOD
-        today = timezone.localdate(now)
-        if self.key == "custom":
-            first = parse_date_or_none(params.get("from"))
-            last = parse_date_or_none(params.get("to")) or today
-            if first is None:
-                self.error = "Choose a start date for a custom period."
-            elif first > last:
-                self.error = "The start date is after the end date."
-            elif (last - first).days >= MAX_CUSTOM_DAYS:
-                self.error = f"A custom period spans at most {MAX_CUSTOM_DAYS} days."
-            if not self.error:
-                self.label = f"{date_format(first, 'M j, Y')} to {date_format(last, 'M j, Y')}"
-                self.first_day, self.last_day = first, last
-                self.start = timezone.make_aware(datetime.combine(first, time.min))
-                self.end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
-                return
-            self.key = DEFAULT_PERIOD
-        if self.key not in PERIODS:
-            self.key = DEFAULT_PERIOD
-        self.label, delta = PERIODS[self.key]
-        self.start, self.end = now - delta, None
-        # The rollup is per day, so preset totals cover the whole days the period touches.
-        self.first_day, self.last_day = timezone.localdate(self.start), today
-
-
-def parse_date_or_none(value):
-    try:
-        return parse_date(value or "")
-    except ValueError:
-        return None
-
-
-def _totals(team, period):
-    rows = list(
-        UsageDaily.objects.filter(team=team, day__gte=period.first_day, day__lte=period.last_day)
-        .values("model")
-        .annotate(
-            requests=Sum("requests"),
-            errors=Sum("errors"),
-            prompt_tokens=Sum("prompt_tokens"),
-            completion_tokens=Sum("completion_tokens"),
-            cost=Sum("cost"),
-            unpriced=Sum("unpriced"),
-            estimated=Sum("estimated"),
-        )
-        .order_by("-cost", "model")
-    )
-    names = ["requests", "errors", "prompt_tokens", "completion_tokens", "unpriced", "estimated"]
-    grand = {name: sum(row[name] for row in rows) for name in names}
-    grand["cost"] = sum((row["cost"] for row in rows), Decimal(0))
-    return rows, grand
-
-
-def _log_page(team, period, cursor):
-    qs = Completion.objects.for_team(team).filter(started__gte=period.start)
-    if period.end is not None:
-        qs = qs.filter(started__lt=period.end)
+def _log_page(filters, cursor):
+    qs = filters.log()
     if cursor is not None:
         started, pk = cursor
         # Written as a range plus an exclusion rather than `started < x OR (started = x AND
@@ -147,13 +78,6 @@ def _log_page(team, period, cursor):
     rows = list(qs.select_related("user", "branch").only(*LOG_FIELDS).order_by("-started", "-id")[: PAGE_SIZE + 1])
     # One row more than a page tells whether an older page exists, without counting.
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-
-
-def period_params(team, period):
-    params = {"team": team.slug, "period": period.key}
-    if period.key == "custom":
-        params.update({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
-    return params
 
 
 STATUS_BADGES = {"ok": "badge-ok", "error": "badge-error", "streaming": "badge-streaming"}
@@ -173,7 +97,7 @@ def log_rows(log):
         started = timezone.localtime(c.started)
         if c.cost is None:
             cost, cost_title = None, missing_cost_reason(c)
-        elif c.cost_source == Completion.CostSource.ESTIMATED:
+        elif c.cost_source in ESTIMATED_SOURCES:
             cost, cost_title = f"~{usd(c.cost)}", ESTIMATED_TITLE
         else:
             cost, cost_title = usd(c.cost), ""
@@ -183,6 +107,7 @@ def log_rows(log):
         latency = c.latency_ms
         rows.append(
             {
+                "code": str(c.code),
                 "url": f"{prefix}{c.code}/",
                 # strftime: Django's date formatting costs 0.1 ms a call, twice per row.
                 "time": f"{started:%b} {started.day}, {started:%H:%M:%S}",
@@ -204,9 +129,7 @@ def log_rows(log):
     return rows
 
 
-@login_required
-@require_GET
-def index(request):
+def _team_or_none(request):
     memberships = sorted(memberships_for_user(request.user), key=lambda m: (m.team.name.lower(), m.team_id))
     slug = request.GET.get("team")
     if not slug and memberships:
@@ -214,35 +137,47 @@ def index(request):
         default = next((m for m in memberships if m.team.personal and m.role == m.Role.OWNER), memberships[0])
         slug = default.team.slug
     if not slug:
-        return render(request, "usage/index.html", {"team": None, "memberships": memberships})
-    team = get_team_for_user(request.user, slug)
-    period = Period(request.GET, timezone.now())
-    cursor = decode_cursor(request.GET.get("cursor"))
-    totals, grand = _totals(team, period)
-    log, has_older = _log_page(team, period, cursor)
+        return None, memberships
+    return get_team_for_user(request.user, slug), memberships
 
-    params = period_params(team, period)
+
+@login_required
+@require_GET
+def index(request):
+    team, memberships = _team_or_none(request)
+    if team is None:
+        return render(request, "usage/index.html", {"team": None, "memberships": memberships})
+    filters = UsageFilters(team, request.GET)
+    cursor = decode_cursor(request.GET.get("cursor"))
+    totals, grand = summary.grouped(filters.rollup(), filters.group)
+    log, has_older = _log_page(filters, cursor)
+
+    params = filters.params()
     older_url = f"?{urlencode({**params, 'cursor': encode_cursor(log[-1])})}" if has_older else ""
     newest_url = f"?{urlencode(params)}" if cursor else ""
-    return render(
-        request,
-        "usage/index.html",
-        {
-            "team": team,
-            "memberships": memberships,
-            "period": period,
-            "periods": [(key, label) for key, (label, _) in PERIODS.items()],
-            "totals": totals,
-            "grand": grand,
-            "log": log,
-            "log_rows": log_rows(log),
-            "older_url": older_url,
-            "newest_url": newest_url,
-            "today": timezone.localdate(),
-            # The charts and the export take the same team and period as the page.
-            "query": urlencode(params),
-        },
-    )
+    context = {
+        "team": team,
+        "memberships": memberships,
+        "filters": filters,
+        "period": filters.period,
+        "periods": [(key, label) for key, (label, _) in PERIODS.items()],
+        "choices": choices(team),
+        "totals": totals,
+        "grand": grand,
+        "log": log,
+        "log_rows": log_rows(log),
+        "older_url": older_url,
+        "newest_url": newest_url,
+        "today": timezone.localdate(),
+        # The charts and the export take the same team, period and filters as the page.
+        "query": urlencode(params),
+        "quality_url": f"{reverse('usage:quality')}?{urlencode(params)}",
+    }
+    # A filter value that does not exist is the client's mistake: say so, with an empty result.
+    status = 400 if filters.errors else 200
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "usage/_results.html", context, status=status)
+    return render(request, "usage/index.html", context, status=status)
 
 
 @login_required
@@ -275,10 +210,15 @@ SVG_CSP = {
 }
 
 
-def _team_and_period(request):
-    """The team (404 unless it is one of the user's) and period, read like the page reads them."""
+def _filters(request):
+    """The team (404 unless it is one of the user's) and its filters, read like the page reads them."""
     team = get_team_for_user(request.user, request.GET.get("team"))
-    return team, Period(request.GET, timezone.now())
+    return UsageFilters(team, request.GET)
+
+
+def _bad_filters(filters):
+    """A 400 with the filters' messages, for the charts and the CSV."""
+    return HttpResponseBadRequest(" ".join(filters.errors), content_type="text/plain; charset=utf-8")
 
 
 def _svg(text):
@@ -290,8 +230,10 @@ def _svg(text):
 @cache_control(private=True, no_cache=True)
 @csp_override(SVG_CSP)
 def spend_chart(request):
-    team, period = _team_and_period(request)
-    return _svg(charts.spend_chart(team, period.first_day, period.last_day))
+    f = _filters(request)
+    if f.errors:
+        return _bad_filters(f)
+    return _svg(charts.spend_chart(f.team, f.period.first_day, f.period.last_day, f.rollup()))
 
 
 @login_required
@@ -299,14 +241,104 @@ def spend_chart(request):
 @cache_control(private=True, no_cache=True)
 @csp_override(SVG_CSP)
 def tokens_chart(request):
-    team, period = _team_and_period(request)
-    return _svg(charts.tokens_chart(team, period.first_day, period.last_day))
+    f = _filters(request)
+    if f.errors:
+        return _bad_filters(f)
+    return _svg(charts.tokens_chart(f.team, f.period.first_day, f.period.last_day, f.rollup()))
+
+
+@login_required
+@require_GET
+@cache_control(private=True, no_cache=True)
+@csp_override(SVG_CSP)
+def ttft_chart(request):
+    f = _filters(request)
+    if f.errors:
+        return _bad_filters(f)
+    return _svg(charts.ttft_chart(f.period.first_day, f.period.last_day, f.rollup()))
+
+
+@login_required
+@require_GET
+@cache_control(private=True, no_cache=True)
+@csp_override(SVG_CSP)
+def errors_chart(request):
+    f = _filters(request)
+    if f.errors:
+        return _bad_filters(f)
+    return _svg(charts.errors_chart(f.period.first_day, f.period.last_day, f.rollup()))
 
 
 @login_required
 @require_GET
 def export_csv(request):
-    """The team's request log for the period as CSV, streamed; the same rows the page's log pages through."""
-    team, period = _team_and_period(request)
-    filename = f"usage-{team.slug}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
-    return export.csv_response(request, export.log_queryset(team, period.start, period.end), filename)
+    """The team's request log for the period and filters as CSV, streamed; the rows the page's log pages through."""
+    filters = _filters(request)
+    if filters.errors:
+        return _bad_filters(filters)
+    period = filters.period
+    filename = f"usage-{filters.team.slug}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
+    return export.csv_response(request, export.log_queryset_of(filters.log()), filename)
+
+
+QUALITY_ROWS = [
+    ("cost_source", "estimated", "No usage from the gateway: tokens counted locally, cost estimated"),
+    ("cost_source", "partly_estimated", "Stopped streams: input as the gateway reported it, output estimated"),
+    ("cost_source", "usage_missing", "No usage from the gateway and nothing to estimate: cost unknown"),
+    ("cost_source", "unpriced", "Models with no known price: cost unknown"),
+    ("status", "cancelled", "Stopped by the user"),
+    ("status", "error", "Failed"),
+    ("status", "interrupted", "Interrupted (the server stopped mid-stream)"),
+    ("cost_source", "not_billed", "Refused before any output: not billed"),
+]
+
+
+@login_required
+@require_GET
+def quality(request):
+    """What the totals rest on: the requests whose cost is estimated, unknown, stopped or failed,
+    each a link to the log filtered to them. Read from the rollup only."""
+    team, memberships = _team_or_none(request)
+    if team is None:
+        return render(request, "usage/quality.html", {"team": None})
+    filters = UsageFilters(team, request.GET)
+    rollup = filters.rollup()
+    by_key = {}
+    for row in rollup.values("status", "cost_source").annotate(requests=Sum("requests"), cost=Sum("cost")).order_by():
+        for key in ("status", "cost_source"):
+            total = by_key.setdefault((key, row[key]), {"requests": 0, "cost": Decimal(0)})
+            total["requests"] += row["requests"]
+            total["cost"] += row["cost"] or 0
+    base = filters.params()
+    rows = []
+    for key, value, label in QUALITY_ROWS:
+        total = by_key.get((key, value), {"requests": 0, "cost": Decimal(0)})
+        link = {**base, key: value}
+        rows.append(
+            {"label": label, "key": key, "value": value, **total, "url": f"{reverse('usage:index')}?{urlencode(link)}"}
+        )
+    unpriced = [
+        {
+            **row,
+            "url": f"{reverse('usage:index')}?{urlencode({**base, 'model': row['model'], 'cost_source': 'unpriced'})}",
+        }
+        for row in rollup.filter(cost_source="unpriced")
+        .values("model")
+        .annotate(requests=Sum("requests"))
+        .order_by("-requests", "model")
+    ]
+    all_requests = sum(total["requests"] for (key, _), total in by_key.items() if key == "status")
+    return render(
+        request,
+        "usage/quality.html",
+        {
+            "team": team,
+            "filters": filters,
+            "period": filters.period,
+            "rows": rows,
+            "unpriced": unpriced,
+            "all_requests": all_requests,
+            "usage_url": f"{reverse('usage:index')}?{urlencode(base)}",
+        },
+        status=400 if filters.errors else 200,
+    )

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from playground.compare.models import Completion
 from playground.usage.models import UsageDaily
@@ -44,7 +45,17 @@ def test_errors_unpriced_and_estimated_requests_are_counted(finish):
     )
     finish(started=NOON, cost=None, cost_source=Completion.CostSource.UNPRICED)
     finish(started=NOON, cost=Decimal("0.001"), cost_source=Completion.CostSource.ESTIMATED)
-    row = UsageDaily.objects.get()
+    # One row per status and cost source, so the Usage filters apply to the rollup.
+    assert UsageDaily.objects.count() == 3
+    row = UsageDaily.objects.aggregate(
+        requests=Sum("requests"),
+        errors=Sum("errors"),
+        unpriced=Sum("unpriced"),
+        estimated=Sum("estimated"),
+        prompt_tokens=Sum("prompt_tokens"),
+        cost=Sum("cost"),
+    )
+    row = SimpleNamespace(**row)
     assert row.requests == 3
     assert row.errors == 1
     assert row.unpriced == 1

@@ -101,12 +101,14 @@ def test_the_period_selects_requests_and_totals(client, alice, finish):
     )
 
 
-def test_a_bad_custom_period_falls_back_to_seven_days_and_says_so(client, alice, finish):
+def test_a_bad_custom_period_is_a_400_with_a_message_and_an_empty_result(client, alice, finish):
+    finish(started=NOW - timedelta(hours=1))
     client.force_login(alice)
     response = client.get(URL, {"period": "custom", "from": "2026-11-10", "to": "2026-11-01"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "start date is after the end date" in response.content.decode()
-    assert response.context["period"].key == "7d"
+    assert response.context["log"] == []
+    assert response.context["totals"] == []
 
 
 def test_the_log_pages_with_a_cursor_even_through_equal_timestamps(client, alice, finish, monkeypatch):
@@ -155,11 +157,12 @@ def test_the_page_runs_a_fixed_number_of_queries(client, alice, finish, django_a
     for n in (1, 12):
         for i in range(n):
             finish(model=f"model-{i % 4}", started=NOW - timedelta(minutes=i + 1))
-        # session, user, memberships, team, totals (rollup), one page of the log
-        with django_assert_num_queries(6):
+        # session, user, memberships, team, totals (rollup), one page of the log, and the
+        # filter form's branches, members and models
+        with django_assert_num_queries(9):
             response = client.get(URL)
         assert len(response.context["log"]) == min(5, n if n == 1 else 13)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(9):
         assert client.get(URL + older_link(response)).status_code == 200
 
 

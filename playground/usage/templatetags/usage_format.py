@@ -42,3 +42,29 @@ def missing_cost_reason(completion):
     if completion.status in ("error", "interrupted"):
         return "The request failed before any usage was reported."
     return "Cost unknown."
+
+
+@register.filter
+def percent(value):
+    """An error rate: 0%, 0.4%, 12%, 100%."""
+    if value is None:
+        return "—"
+    value *= 100
+    if value == 0 or value >= 10:
+        return f"{value:.0f}%"
+    return f"{value:.1f}%"
+
+
+@register.filter
+def ms(value):
+    """A latency from the rollup's histogram: 840 ms, 1.2 s."""
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms"
+
+
+@register.filter
+def rate(value):
+    return "—" if value is None else f"{value:.0f}/s"

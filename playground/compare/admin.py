@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Completion, Run
+from .models import Completion, Run, Vote
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,3 +31,10 @@ class CompletionAdmin(ReadOnlyAdmin):
     search_fields = ["code", "model", "request_id"]
     # The log grows to millions of rows: skip the unfiltered COUNT(*) on every list page.
     show_full_result_count = False
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdmin):
+    list_display = ["created", "team", "user", "verdict", "winner"]
+    list_filter = ["verdict"]
+    list_select_related = ["team", "user", "winner"]

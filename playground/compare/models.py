@@ -223,3 +223,49 @@ def cost_of(usage, dialect, price, prompt_text, output_text):
     if total is None:
         source = Completion.CostSource.UNPRICED if tokens.prompt is not None else Completion.CostSource.USAGE_MISSING
     return tokens, total, source, lines
+
+
+class VoteQuerySet(models.QuerySet):
+    def for_team(self, team):
+        return self.filter(team=team)
+
+
+class Vote(models.Model):
+    """One person's blind verdict on a run: the panel they found best, or a tie.
+
+    Each vote stands for games between the run's models (the winner beats every other
+    model of the run; a tie or "both bad" is half a win each way) that the leaderboard
+    fits strengths to (strength.py).
+    """
+
+    class Verdict(models.TextChoices):
+        BEST = "best"  # `winner` was the best panel
+        TIE = "tie"  # two panels, equally good
+        BOTH_BAD = "both_bad"  # two panels, neither good enough: counted as a tie
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="votes")
+    # Denormalised from the run: the leaderboard reads a team's votes without a join.
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="votes")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    winner = models.ForeignKey(Completion, null=True, blank=True, on_delete=models.CASCADE, related_name="wins")
+    # The models shown, in the blind order (A, B, C...), as they were when the vote was cast.
+    shown = models.JSONField(default=list)
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = VoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # One vote per person and run; a second one replaces the first.
+            models.UniqueConstraint(fields=["run", "user"], name="vote_run_user_uniq"),
+        ]
+        indexes = [
+            # The leaderboard: a team's votes.
+            models.Index(fields=["team", "created"], name="vote_team_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"vote on {self.run_id}: {self.verdict}"

@@ -5,4 +5,7 @@ from . import views
 app_name = "compare"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("runs/<uuid:code>/vote/", views.vote, name="vote"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    path("leaderboard/chart.svg", views.leaderboard_chart, name="leaderboard_chart"),
 ]

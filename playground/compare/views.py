@@ -1,9 +1,16 @@
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_POST
 
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
+from playground.teams.access import get_team_for_user, memberships_for_user
 from playground.teams.models import Branch, Membership
+
+from . import votes
 
 DEFAULT_MODELS = ["gpt-5-mini", "claude-haiku-4-5"]
 
@@ -34,3 +41,72 @@ def index(request):
             "show_team": len({b.team_id for b in branches}) > 1,
         },
     )
+
+
+@login_required
+@require_POST
+def vote(request, code):
+    """Record the user's blind verdict on a run and reveal which model was in which panel."""
+    run = votes.get_run_for_user(request.user, code)
+    try:
+        cast = votes.cast_vote(request.user, run, request.POST.get("verdict", ""), request.POST.get("winner"))
+    except votes.VoteError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(
+        {
+            "vote": str(cast.code),
+            "verdict": cast.verdict,
+            "winner": str(cast.winner.code) if cast.winner else None,
+            "models": {str(c.code): c.model for c in run.completions.all()},
+        }
+    )
+
+
+def _leaderboard_team(request):
+    memberships = sorted(memberships_for_user(request.user), key=lambda m: (m.team.name.lower(), m.team_id))
+    slug = request.GET.get("team")
+    if not slug and memberships:
+        default = next((m for m in memberships if m.team.personal and m.role == m.Role.OWNER), memberships[0])
+        slug = default.team.slug
+    # The membership list already holds the user's teams: no second query for the team.
+    team = next((m.team for m in memberships if m.team.slug == slug), None)
+    if slug and team is None:
+        raise Http404("No such team")
+    return team, memberships
+
+
+@login_required
+def leaderboard(request):
+    team, memberships = _leaderboard_team(request)
+    rows, count = votes.leaderboard(team) if team else ([], 0)
+    return render(
+        request,
+        "compare/leaderboard.html",
+        {
+            "team": team,
+            "memberships": memberships,
+            "rows": rows,
+            "vote_count": count,
+            "unpriced": [r.model for r in rows if r.median_cost is None],
+            "prior": votes.PRIOR_GAMES,
+        },
+    )
+
+
+# pygal puts a <style> element inside its SVG, which the site's CSP (style-src 'self')
+# would block; this response alone allows inline style, and nothing else.
+SVG_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.NONE],
+}
+
+
+@login_required
+@csp_override(SVG_CSP)
+def leaderboard_chart(request):
+    team = get_team_for_user(request.user, request.GET.get("team"))
+    rows, _ = votes.leaderboard(team)
+    return HttpResponse(votes.strength_cost_chart(rows), content_type="image/svg+xml; charset=utf-8")

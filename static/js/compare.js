@@ -15,14 +15,19 @@
   const filter = document.getElementById("model-filter");
   const count = document.getElementById("model-count");
   const template = document.getElementById("panel-template");
+  const voteBar = document.getElementById("vote-bar");
+  const voteChoices = document.getElementById("vote-choices");
+  const voteResult = document.getElementById("vote-result");
   const maxModels = Number(root.dataset.maxModels || 8);
   const ACK_EVERY = 16;
 
   let socket = null;
   let received = 0;
   let currentRun = null;
+  let currentRunForVote = null; // currentRun is cleared when the run ends; the vote needs it after
   let pendingRun = false;
   let retryDelay = 500;
+  let blindRun = false; // the run in view was started blind and is not voted on yet
   const panels = new Map(); // completion code -> panel state
 
   // ---- model picker -------------------------------------------------------
@@ -108,6 +113,7 @@
       return showError("Not connected to the server yet; try again in a moment.");
     }
     pendingRun = true;
+    blindRun = form.elements.blind.checked && models.length > 1;
     runBtn.disabled = true;
     runBtn.textContent = "Starting…";
   });
@@ -149,6 +155,7 @@
 
   function startRun(frame) {
     currentRun = frame.run;
+    currentRunForVote = frame.run;
     pendingRun = false;
     runBtn.textContent = "Running…";
     stopBtn.disabled = false;
@@ -156,13 +163,23 @@
     summary.hidden = true;
     grid.textContent = "";
     panels.clear();
+    voteBar.hidden = true;
     grid.dataset.count = String(frame.completions.length);
+    grid.classList.toggle("blind", blindRun);
     const t0 = performance.now();
-    for (const c of frame.completions) {
+    // Blind: the panels in a random order, labelled A, B, C… until the vote.
+    const order = blindRun ? shuffled(frame.completions) : frame.completions;
+    order.forEach((c, n) => {
       const el = template.content.firstElementChild.cloneNode(true);
       el.dataset.completion = c.id;
-      el.dataset.model = c.model;
-      el.querySelector(".panel-model").textContent = c.model;
+      const label = String.fromCharCode(65 + n);
+      if (blindRun) {
+        el.dataset.label = label;
+        el.querySelector(".panel-model").textContent = `Model ${label}`;
+      } else {
+        el.dataset.model = c.model;
+        el.querySelector(".panel-model").textContent = c.model;
+      }
       const notes = el.querySelector(".panel-notes");
       for (const n of c.notes || []) {
         const li = document.createElement("li");
@@ -170,7 +187,7 @@
         notes.append(li);
       }
       const p = {
-        id: c.id, el, t0, firstAt: null, done: false,
+        id: c.id, el, t0, firstAt: null, done: false, model: c.model, label,
         text: el.querySelector(".panel-text"),
         reasoning: el.querySelector(".panel-reasoning"),
         status: el.querySelector(".panel-status"),
@@ -179,7 +196,7 @@
       p.stop.addEventListener("click", () => send({ type: "stop", completion: c.id }));
       panels.set(c.id, p);
       grid.append(el);
-    }
+    });
     tick();
   }
 
@@ -278,6 +295,80 @@
     const n = panels.size;
     const cost = frame.cost != null ? `$${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
     summary.textContent = `${n} model${n === 1 ? "" : "s"} · total cost ${cost}`;
+    summary.dataset.full = summary.textContent;
+    if (blindRun) {
+      summary.textContent = `${n} models · blind: costs and names show after your vote`;
+      showVote();
+    }
+  }
+
+  // ---- blind votes ----------------------------------------------------------
+  function shuffled(items) {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+  function showVote() {
+    const list = Array.from(panels.values());
+    const runCode = currentRunForVote;
+    voteChoices.textContent = "";
+    voteResult.hidden = true;
+    const choices = list.map((p) => [list.length === 2 ? p.label : `${p.label} is best`, "best", p]);
+    if (list.length === 2) choices.push(["Tie", "tie", null], ["Both bad", "both_bad", null]);
+    for (const [text, verdict, p] of choices) {
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "btn btn-sm";
+      btn.textContent = text;
+      btn.dataset.verdict = verdict;
+      btn.addEventListener("click", () => castVote(runCode, verdict, p));
+      voteChoices.append(btn);
+    }
+    voteBar.hidden = false;
+  }
+  async function castVote(runCode, verdict, winner) {
+    const body = new FormData();
+    body.append("verdict", verdict);
+    if (winner) body.append("winner", winner.id);
+    const url = root.dataset.voteUrl.replace("00000000-0000-0000-0000-000000000000", runCode);
+    voteChoices.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    let data = null;
+    try {
+      const response = await fetch(url, {
+        method: "POST", body, credentials: "same-origin",
+        headers: { "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+      });
+      data = await response.json();
+      if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    } catch (err) {
+      voteChoices.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+      voteResult.hidden = false;
+      voteResult.textContent = `Vote not recorded: ${err.message}`;
+      return;
+    }
+    reveal(data.models);
+    if (winner) winner.el.classList.add("voted-best");
+    const verdicts = { tie: "a tie", both_bad: "both bad" };
+    voteResult.hidden = false;
+    voteResult.textContent = "";
+    voteResult.append(`Vote recorded: ${winner ? `${winner.label} (${winner.model}) is best` : verdicts[verdict]}. `);
+    const link = document.createElement("a");
+    link.href = root.dataset.leaderboardUrl;
+    link.textContent = "Leaderboard";
+    voteResult.append(link);
+  }
+  function reveal(models) {
+    blindRun = false;
+    grid.classList.remove("blind");
+    for (const p of panels.values()) {
+      const model = models[p.id] || p.model;
+      p.el.dataset.model = model;
+      p.el.querySelector(".panel-model").textContent = `${p.label} · ${model}`;
+    }
+    summary.textContent = summary.dataset.full || "";
   }
 
   // ---- helpers --------------------------------------------------------------

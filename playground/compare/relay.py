@@ -15,11 +15,11 @@ from django.conf import settings
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_completion
 from playground.http import gateway_client
-from playground.usage.rollup import record
 
 from .models import Completion
 from .rendering import render_markdown
 from .runs import prompt_text
+from .signals import completion_finished
 
 log = logging.getLogger(__name__)
 
@@ -233,4 +233,5 @@ def _usage_frame(completion):
 @sync_to_async
 def _save(completion):
     completion.save(update_fields=Completion.RESULT_FIELDS)
-    record(completion)
+    # The usage app keeps its rollup (and live pages, metrics) from this.
+    completion_finished.send(sender=Completion, completion=completion)

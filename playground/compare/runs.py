@@ -25,6 +25,7 @@ from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
 
 from .models import Completion, Run
+from .signals import run_starting
 
 MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$")
 ROLES = ("system", "user", "assistant")
@@ -290,6 +291,10 @@ def prepare_run(user, request: RunRequest) -> PreparedRun:
             notes=notes,
         )
         completions.append(completion.plan(params, thinking))
+    # Other apps may refuse the run (a budget's hard stop) or add notes (the rate limit).
+    for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
+        for completion in completions:
+            completion.notes = [*completion.notes, *(notes or [])]
     return PreparedRun(run, completions, Gateway(base_url, branch.token()))
 
 

@@ -131,3 +131,8 @@ def rebuild(completion_model=Completion, usage_model=UsageDaily, batch=2000):
             (usage_model(**dict(key), **amounts) for key, amounts in rows.items()), batch_size=batch
         )
     return len(rows)
+
+
+def on_completion_finished(sender, completion, **kwargs):
+    """Receiver of compare's completion_finished."""
+    record(completion)

@@ -1,0 +1,141 @@
+"""Budgets and the rate limit: what a team has spent this month against its budgets, and the
+tokens it used in the last minute against the gateway's tokens-per-minute limit.
+
+Both are read when a run starts (`check_run`, a receiver of compare's `run_starting`) and by
+the meters on the Usage and Compare pages. Spend comes from the daily rollup (one query);
+the last minute from the log's (team, started) index.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from playground.compare.models import Completion
+from playground.compare.runs import RunError, prompt_text
+
+from . import metrics
+from .models import Budget, TeamLimits, UsageDaily
+
+# The gateway counts input plus output per account per minute (docs/gateway.md).
+WINDOW = timedelta(minutes=1)
+# A request started longer ago than this is not looked at for the last minute's tokens: it
+# bounds the index range read (longer requests finishing now are left out).
+LOOKBACK = timedelta(minutes=10)
+# Without max_tokens, a run's output is guessed at this many tokens per model.
+DEFAULT_OUTPUT_GUESS = 1024
+
+
+@dataclass
+class Meter:
+    """One budget against this month's spend."""
+
+    budget: Budget
+    label: str
+    spent: Decimal
+
+    @property
+    def fraction(self):
+        return float(self.spent / self.budget.monthly_usd) if self.budget.monthly_usd else 1.0
+
+    @property
+    def percent(self):
+        return min(100, round(self.fraction * 100))
+
+    @property
+    def over(self):
+        return self.spent >= self.budget.monthly_usd
+
+    @property
+    def warning(self):
+        return self.fraction * 100 >= self.budget.warn_percent
+
+    @property
+    def level(self):
+        return "over" if self.over else "warn" if self.warning else "ok"
+
+    @property
+    def stopped(self):
+        return self.over and self.budget.hard_stop
+
+
+def month_start(today=None):
+    today = today or timezone.localdate()
+    return today.replace(day=1)
+
+
+def budget_meters(team, branch=None):
+    """Meters for the team's budget and its branch budgets (only `branch`'s when given)."""
+    budgets = Budget.objects.filter(team=team).select_related("branch")
+    if branch is not None:
+        budgets = budgets.filter(Q(branch__isnull=True) | Q(branch=branch))
+    budgets = list(budgets)
+    if not budgets:
+        return []
+    spend = {
+        row["branch"]: row["cost"] or Decimal(0)
+        for row in UsageDaily.objects.filter(team=team, day__gte=month_start())
+        .values("branch")
+        .annotate(cost=Sum("cost"))
+        .order_by()
+    }
+    meters = []
+    for budget in sorted(budgets, key=lambda b: (b.branch_id is not None, b.branch.name if b.branch else "")):
+        if budget.branch_id is None:
+            meters.append(Meter(budget, f"{team.name} this month", sum(spend.values(), Decimal(0))))
+        else:
+            meters.append(Meter(budget, f"{budget.branch.name} this month", spend.get(budget.branch_id, Decimal(0))))
+    return meters
+
+
+def tpm_limit(team):
+    limits = TeamLimits.objects.filter(team=team).first()
+    return limits.tokens_per_minute if limits else TeamLimits.DEFAULT_TPM
+
+
+def tokens_last_minute(team, now=None):
+    """(tokens of the team in the last minute, {model: tokens}), input plus output."""
+    now = now or timezone.now()
+    rows = (
+        Completion.objects.for_team(team)
+        .filter(started__gte=now - LOOKBACK, finished__gte=now - WINDOW)
+        .values("model")
+        .annotate(tokens=Sum("prompt_tokens", default=0) + Sum("completion_tokens", default=0))
+        .order_by()
+    )
+    per_model = {row["model"]: row["tokens"] or 0 for row in rows}
+    return sum(per_model.values()), per_model
+
+
+def estimate_run_tokens(run, completions):
+    """A generous guess of a run's tokens: the prompt (about 4 characters a token) plus its
+    max_tokens (or a default) of output, per model."""
+    prompt = len(prompt_text(run.messages)) // 4 + 1
+    output = (run.params or {}).get("max_tokens") or DEFAULT_OUTPUT_GUESS
+    return len(completions) * (prompt + int(output))
+
+
+def check_run(sender, run, branch, completions, **kwargs):
+    """Receiver of compare's run_starting: refuse a run past a hard-stop budget; note a run
+    that may cross the rate limit. Runs already streaming are never touched."""
+    team = branch.team
+    for meter in budget_meters(team, branch):
+        if meter.stopped:
+            metrics.runs_refused("budget")
+            raise RunError(
+                f"{meter.label.removesuffix(' this month')} has spent ${meter.spent:.2f} of its "
+                f"${meter.budget.monthly_usd:.2f} monthly budget, and the budget stops new runs. "
+                "An admin can raise it on the Budgets page; runs already started finish."
+            )
+    limit = tpm_limit(team)
+    used, _ = tokens_last_minute(team)
+    planned = estimate_run_tokens(run, completions)
+    if used + planned > limit:
+        metrics.runs_warned("tpm")
+        return [
+            f"This run may cross the rate limit: {used:,} tokens used in the last minute and about "
+            f"{planned:,} more for this run, against {limit:,} tokens per minute. The gateway may answer 429."
+        ]
+    return []

@@ -13,6 +13,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from . import stream as events
+from .redact import Redactor
 
 NEON_CHAT_PATH = "/ai-gateway/mlflow/v1"
 NEON_DIALECT_PATHS = {
@@ -367,7 +368,61 @@ def stream_completion(
     raise ValueError(f"unknown endpoint {endpoint!r}")
 
 
+def _scrubbed_error(exc: GatewayError, redact: Redactor) -> GatewayError:
+    return GatewayError(
+        exc.status,
+        redact.message(exc.code),
+        redact.message(exc.message),
+        retry_after=exc.retry_after,
+        rate_limit=redact.value(exc.rate_limit),
+        request_id=redact.message(exc.request_id),
+    )
+
+
 async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extra_headers=None):
+    """Events of one streamed answer, with the token scrubbed from everything the gateway
+    sent back (see gateway/redact.py): a gateway or proxy may echo it anywhere."""
+    redact = Redactor(token)
+    text, reasoning = redact.stream(), redact.stream()
+    try:
+        async for event in _raw_stream(client, url, token, body, parse, terminal=terminal, extra_headers=extra_headers):
+            kind = type(event)
+            if kind is events.TextDelta:
+                piece = text.feed(event.text)
+                if piece:
+                    yield events.TextDelta(piece)
+            elif kind is events.ReasoningDelta:
+                piece = reasoning.feed(event.text)
+                if piece:
+                    yield events.ReasoningDelta(piece)
+            elif kind is ResponseInfo:
+                yield ResponseInfo(event.status, redact.message(event.request_id), redact.value(event.rate_limit))
+            elif kind is events.Usage:
+                yield events.Usage(redact.value(event.raw))
+            else:
+                if kind is events.Finish:
+                    for tail in _tails(text, reasoning):
+                        yield tail
+                yield event
+    except GatewayError as exc:
+        # The text held back is part of the answer: it goes out before the error.
+        for tail in _tails(text, reasoning):
+            yield tail
+        raise _scrubbed_error(exc, redact) from None
+    for tail in _tails(text, reasoning):
+        yield tail
+
+
+def _tails(text, reasoning):
+    rest = reasoning.flush()
+    if rest:
+        yield events.ReasoningDelta(rest)
+    rest = text.flush()
+    if rest:
+        yield events.TextDelta(rest)
+
+
+async def _raw_stream(client, url, token, body, parse, *, terminal=frozenset(), extra_headers=None):
     """Events of one streamed answer. parse(event name, payload) yields events; `terminal`
     names the events that end a stream sent without [DONE] (Responses, Anthropic)."""
     headers = _headers(token)
@@ -431,7 +486,13 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
 
 async def list_models(client: httpx.AsyncClient, *, base_url, token):
     """GET /v1/models: [{"id": ..., "enabled": bool}, ...] as the gateway lists them."""
-    url = resolve_urls(base_url).models
+    try:
+        return await _list_models(client, resolve_urls(base_url).models, token)
+    except GatewayError as exc:
+        raise _scrubbed_error(exc, Redactor(token)) from None
+
+
+async def _list_models(client, url, token):
     try:
         response = await client.get(url, headers=_headers(token), follow_redirects=False)
     except httpx.HTTPError as exc:

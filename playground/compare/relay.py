@@ -14,6 +14,7 @@ from django.conf import settings
 
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_completion
+from gateway.redact import Redactor
 from playground.http import gateway_client
 
 from .models import Completion
@@ -167,6 +168,7 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
         status = Completion.Status.ERROR
         error = GatewayError(None, "internal_error", "The playground failed while relaying this answer.")
     completion.apply_result(status, error, prompt_text=prompt_text(completion.run.messages))
+    redact_row(completion, gateway.token)
     if saved is not None:
         try:
             # Shielded: a second stop must not cancel the write the other panels wait on.
@@ -186,6 +188,18 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
             return
     await _save(completion)
     outbox.frame(final_frame(completion))
+
+
+def redact_row(completion: Completion, token):
+    """A second belt, once per request: the client already scrubs the token from all it yields."""
+    redact = Redactor(token)
+    completion.output_text = redact.text(completion.output_text)
+    completion.reasoning_text = redact.text(completion.reasoning_text)
+    completion.error_code = redact.message(completion.error_code)
+    completion.error_message = redact.message(completion.error_message)
+    completion.request_id = redact.message(completion.request_id)
+    completion.rate_limit = redact.value(completion.rate_limit)
+    completion.usage_raw = redact.value(completion.usage_raw)
 
 
 def final_frame(completion: Completion):

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from .models import Branch, Membership, Team
-from .validation import validate_base_url
+from .validation import token_must_be_reentered, validate_base_url
 
 
 class MembershipInline(admin.TabularInline):
@@ -48,6 +48,10 @@ class BranchAdminForm(forms.ModelForm):
         data = super().clean()
         if self.instance.pk is None and not (data.get("new_token") or "").strip():
             self.add_error("new_token", "A new branch needs a token.")
+        elif self.instance.pk is not None and data.get("base_url") and not (data.get("new_token") or "").strip():
+            reason = token_must_be_reentered(self.instance.base_url, data["base_url"])
+            if reason:
+                self.add_error("new_token", reason)
         return data
 
 

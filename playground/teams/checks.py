@@ -1,13 +1,13 @@
 """Does a branch's gateway answer with its token? Shared by the Branches page and commands."""
 
 import logging
-import re
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from gateway.client import GatewayError, list_models, stream_chat
 from gateway.models import GatewayModel
+from gateway.redact import Redactor
 from playground.http import gateway_client
 
 from .validation import avalidate_base_url
@@ -16,14 +16,11 @@ log = logging.getLogger(__name__)
 
 # Used for the fallback probe when the catalog is empty.
 FALLBACK_MODEL = "gpt-5-mini"
-_TOKEN_RE = re.compile(r"nt_live_[A-Za-z0-9_\-]+")
 
 
 def scrub(message, token):
-    """A gateway may echo what it was sent; no token ever reaches a page or a log."""
-    if token:
-        message = message.replace(token, "[token]")
-    return _TOKEN_RE.sub("nt_live_[redacted]", message)[:500]
+    """A second belt (the client scrubs what the gateway sends): no token reaches a page or a log."""
+    return Redactor(token).message(message)[:500]
 
 
 async def _probe_model():

@@ -3,7 +3,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
 from .models import Branch
-from .validation import validate_base_url, validate_neon_branch_id
+from .validation import token_must_be_reentered, validate_base_url, validate_neon_branch_id
 
 
 class SignupForm(UserCreationForm):
@@ -87,6 +87,10 @@ class BranchForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.branch is not None and data.get("base_url") and not data.get("token"):
+            reason = token_must_be_reentered(self.branch.base_url, data["base_url"])
+            if reason and "token" not in self.errors:
+                self.add_error("token", reason)
         team = self.branch.team if self.branch else data.get("team")
         parent = data.get("parent")
         name = data.get("name")

@@ -122,6 +122,32 @@ def validate_base_url(url: str) -> str:
 avalidate_base_url = sync_to_async(validate_base_url, thread_sensitive=False)
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port filled in for http and https."""
+    parts = urlsplit((url or "").strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def token_must_be_reentered(old_url: str, new_url: str) -> str:
+    """Why a stored token may not go to `new_url`, or "" when it may.
+
+    A token is write-only: whoever edits a branch cannot read it, but could send it to a
+    host of their own by changing the URL and pressing Check. So a new scheme, host or
+    port needs the token entered again.
+    """
+    if not old_url or origin(old_url) == origin(new_url):
+        return ""
+    return (
+        "The base URL now points to another server (scheme, host or port changed). Enter the token again: "
+        "a stored token is only ever sent to the server it was entered for."
+    )
+
+
 def validate_neon_branch_id(value: str) -> str:
     value = (value or "").strip()
     if value and not NEON_BRANCH_ID_RE.match(value):

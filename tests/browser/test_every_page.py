@@ -1,0 +1,177 @@
+"""Every page at 1440x900 and 390x844 (and on a desktop in dark mode): nothing wider than the
+screen, no serious or critical axe-core violation, a visible focus on every control reached
+with Tab, and a full-page screenshot in test-artifacts/pages/ for a person to look at.
+
+A new page is one line in SCREENS: a path, or for a page about one object a path and the
+link on it that leads there.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+RUN_MODELS = ["claude-haiku-4-5", "gemini-3-flash", "gpt-5-mini"]
+
+
+def run_a_prompt(page):
+    """Compare three models on the simulator, so the page shows finished panels."""
+    expect(page.locator("#conn")).to_have_text("Connected")
+    checked = page.locator("#model-picker input:checked")
+    while checked.count():
+        checked.first.uncheck()
+    for model in RUN_MODELS:
+        page.check(f"#model-picker input[value='{model}']")
+    page.fill("#prompt", "Compare Postgres branching to git branching in three points.")
+    page.click("#run-btn")
+    expect(page.locator("#run-summary")).to_be_visible()
+    expect(page.locator(".panel[data-status='done']")).to_have_count(len(RUN_MODELS))
+
+
+def open_filters(page):
+    """On a phone the Models filters fold behind a button: show them open too."""
+    toggle = page.locator("button[data-toggle='catalog-filter-panel']")
+    if toggle.is_visible():
+        toggle.click()
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    path: str
+    follow: str | None = None  # a link on `path` that leads to the page (pages of one object)
+    signed_in: bool = True
+    then: Callable | None = None  # something to do on the page before it is checked
+
+
+SCREENS = [
+    Screen("login", "/accounts/login/", signed_in=False),
+    Screen("signup", "/accounts/signup/", signed_in=False),
+    Screen("compare", "/compare/"),
+    Screen("compare-run", "/compare/", then=run_a_prompt),
+    Screen("models", "/models/"),
+    Screen("models-filtered", "/models/?input=image&max_input=1&min_context=1000000", then=open_filters),
+    Screen("team-prices", "/models/prices/"),
+    Screen("branches", "/branches/"),
+    Screen("branch-edit", "/branches/", follow="a[href$='/edit/']"),
+    Screen("branch-delete", "/branches/", follow="a[href$='/delete/']"),
+    Screen("usage", "/usage/"),
+    Screen("usage-request", "/usage/", follow=".usage-time a"),
+]
+
+VIEWPORTS = {
+    "desktop": ({"width": 1440, "height": 900}, "light"),
+    "phone": ({"width": 390, "height": 844}, "light"),
+    "desktop-dark": ({"width": 1440, "height": 900}, "dark"),
+}
+
+# Elements that stick out of the page, for the failure message.
+WIDER_THAN_THE_SCREEN = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.width && box.right > width + 0.5) {
+      out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")} right=${Math.round(box.right)}`);
+    }
+  }
+  return out.slice(0, 8);
+}"""
+
+# The focused element and whether it shows a focus ring (outline or box-shadow).
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
+  return {tag: el.tagName.toLowerCase(), text: (el.textContent || el.value || el.name || "").trim().slice(0, 40), ring};
+}"""
+
+
+@pytest.fixture(scope="module")
+def signed_in_state(browser, app_server):
+    """The demo account's cookies, after one run so the usage pages have a request to show."""
+    context = browser.new_context(base_url=app_server, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/compare/**")
+    run_a_prompt(page)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def screen_page(browser, app_server, signed_in_state, request):
+    screen, variant = request.param
+    viewport, scheme = VIEWPORTS[variant]
+    context = browser.new_context(
+        base_url=app_server,
+        viewport=viewport,
+        color_scheme=scheme,
+        storage_state=signed_in_state if screen.signed_in else None,
+    )
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(screen.path)
+    if screen.follow:
+        href = page.locator(screen.follow).first.get_attribute("href")
+        page.goto(href)
+    if screen.then:
+        screen.then(page)
+    page.wait_for_load_state("load")
+    yield page, screen, variant
+    context.close()
+
+
+CASES = [(screen, variant) for screen in SCREENS for variant in VIEWPORTS]
+
+
+@pytest.mark.parametrize("screen_page", CASES, ids=[f"{s.name}-{v}" for s, v in CASES], indirect=True)
+def test_the_page_fits_the_screen_and_passes_axe(screen_page, artifacts):
+    page, screen, variant = screen_page
+    if screen.signed_in:
+        expect(page.locator(".topbar .brand")).to_be_visible()
+        assert "/accounts/login/" not in page.url, "the signed-in page sent us to the login page"
+    page.evaluate("window.scrollTo(0, 0)")
+    folder = artifacts / "pages"
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=folder / f"{screen.name}-{variant}.png", full_page=True)
+
+    scroll_width, client_width = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert scroll_width <= client_width, (
+        f"{screen.name} is {scroll_width} px wide on a {client_width} px screen: {page.evaluate(WIDER_THAN_THE_SCREEN)}"
+    )
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']}: " + "; ".join(n["html"][:160] for n in v["nodes"][:5]) for v in bad
+    )
+
+
+@pytest.mark.parametrize(
+    "screen_page", [(s, "desktop") for s in SCREENS], ids=[s.name for s in SCREENS], indirect=True
+)
+def test_every_control_reached_with_tab_shows_its_focus(screen_page):
+    page, screen, _ = screen_page
+    seen = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is None:
+            break
+        seen.append(focused)
+    assert seen, f"Tab reaches nothing on {screen.name}"
+    without_ring = [f for f in seen if not f["ring"]]
+    assert not without_ring, f"no visible focus on {screen.name}: {without_ring}"

@@ -86,6 +86,8 @@ WIDER_THAN_THE_SCREEN = """() => {
 FOCUSED = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
+  // Focus inside a native control's own parts (a date input's calendar button): the browser draws it.
+  if (!el.matches(":focus")) return {inner: true};
   const style = getComputedStyle(el);
   const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
   return {tag: el.tagName.toLowerCase(), text: (el.textContent || el.value || el.name || "").trim().slice(0, 40), ring};
@@ -160,18 +162,16 @@ def test_the_page_fits_the_screen_and_passes_axe(screen_page, artifacts):
     )
 
 
-@pytest.mark.parametrize(
-    "screen_page", [(s, "desktop") for s in SCREENS], ids=[s.name for s in SCREENS], indirect=True
-)
+@pytest.mark.parametrize("screen_page", [(s, "desktop") for s in SCREENS], ids=[s.name for s in SCREENS], indirect=True)
 def test_every_control_reached_with_tab_shows_its_focus(screen_page):
     page, screen, _ = screen_page
     seen = []
     for _ in range(40):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED)
-        if focused is None:
-            break
-        seen.append(focused)
+        # None: past the last control (the next Tab starts again from the top).
+        if focused is not None and not focused.get("inner"):
+            seen.append(focused)
     assert seen, f"Tab reaches nothing on {screen.name}"
     without_ring = [f for f in seen if not f["ring"]]
     assert not without_ring, f"no visible focus on {screen.name}: {without_ring}"

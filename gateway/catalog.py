@@ -19,13 +19,21 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from .pricing import RATE_NAMES
+from .quirks import (
+    QUIRK_BOOL_FIELDS,
+    QUIRK_DEFAULTS,
+    REFUSABLE_PARAMS,
+    infer,
+    infer_endpoints,
+    infer_provider,
+    normalize_model_id,
+)
+
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
 KINDS = ("chat", "embedding")
 ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages", "gemini", "embeddings")
-PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "input_audio")
-# Mastra names models `neon/<id>`; the June 2026 docs used only `databricks-<id>` (docs/gateway.md, "Paths").
-ID_PREFIXES = ("neon/", "databricks-")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 # Optional fields and their defaults. A missing `released` means released (docs/gateway.md, "The model catalog and prices").
@@ -41,21 +49,9 @@ DEFAULTS = {
     "release_date": None,
     "released": True,
     "notes": "",
+    **QUIRK_DEFAULTS,
 }
-BOOL_FIELDS = ("tools", "reasoning", "temperature", "open_weights", "released")
-
-
-def normalize_model_id(model_id):
-    """The short id the catalog keys on: `databricks-claude-sonnet-4-6` and `neon/...` become `claude-sonnet-4-6`."""
-    value = str(model_id or "").strip()
-    changed = True
-    while changed:
-        changed = False
-        for prefix in ID_PREFIXES:
-            if value.lower().startswith(prefix):
-                value = value[len(prefix) :]
-                changed = True
-    return value
+BOOL_FIELDS = ("tools", "reasoning", "temperature", "open_weights", "released", *QUIRK_BOOL_FIELDS)
 
 
 class _Invalid(ValueError):
@@ -144,7 +140,7 @@ def _tiers(label, value):
         if tier["tier"].get("type") != "context" or isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             _fail(label, name, "must have tier.type 'context' and a positive integer tier.size")
         clean = {"tier": {"type": "context", "size": size}}
-        for key in PRICE_KEYS:
+        for key in RATE_NAMES:
             if key in tier:
                 rate = _rate(label, f"{name}.{key}", tier[key])
                 # Stored in a JSONField: keep a JSON number, exact for the catalog's short decimals.
@@ -163,7 +159,7 @@ def _price(label, entry):
         price = {}
     if not isinstance(price, dict):
         _fail(label, "price", "must be an object")
-    clean = {key: _rate(label, f"price.{key}", price.get(key)) for key in PRICE_KEYS}
+    clean = {key: _rate(label, f"price.{key}", price.get(key)) for key in RATE_NAMES}
     clean["tiers"] = _tiers(label, price.get("tiers"))
     source = price.get("source") or ""
     if not isinstance(source, str) or len(source) > 200:
@@ -201,6 +197,7 @@ def parse_entry(entry, position=None):
         "context_window": _count(label, entry, "context_window"),
         "max_output": _count(label, entry, "max_output"),
         "endpoints": _str_list(label, entry, "endpoints", required=True, allowed=ENDPOINTS),
+        "refused_params": _str_list(label, entry, "refused_params", allowed=REFUSABLE_PARAMS),
         "reasoning_options": entry.get("reasoning_options") or [],
         "release_date": _date(label, "release_date", entry.get("release_date")),
         "notes": _str(label, entry, "notes"),
@@ -270,6 +267,11 @@ ROW_FIELDS = (
     "reasoning",
     "reasoning_options",
     "temperature",
+    "single_sampling_param",
+    "refused_params",
+    "stream_options",
+    "usage_every_chunk",
+    "content_parts",
     "open_weights",
     "release_date",
     "released",
@@ -280,7 +282,7 @@ ROW_FIELDS = (
 def _row_values(entry, source):
     values = {name: entry[name] for name in ROW_FIELDS}
     price = entry["price"]
-    for key in PRICE_KEYS:
+    for key in RATE_NAMES:
         values[f"price_{key}"] = price[key]
     values["price_tiers"] = price["tiers"]
     values["price_source"] = price["source"] or source
@@ -296,15 +298,15 @@ def _price_key(rates, tiers):
 
     tier_key = tuple(
         sorted(
-            ((tier.get("tier") or {}).get("size"), tuple(dec(tier.get(key)) for key in PRICE_KEYS))
+            ((tier.get("tier") or {}).get("size"), tuple(dec(tier.get(key)) for key in RATE_NAMES))
             for tier in tiers or ()
         )
     )
-    return tuple(dec(rates.get(key)) for key in PRICE_KEYS), tier_key
+    return tuple(dec(rates.get(key)) for key in RATE_NAMES), tier_key
 
 
 def _stored_price_key(price_row):
-    return _price_key({key: getattr(price_row, key) for key in PRICE_KEYS}, price_row.tiers)
+    return _price_key({key: getattr(price_row, key) for key in RATE_NAMES}, price_row.tiers)
 
 
 def _same(a, b):
@@ -334,8 +336,10 @@ def sync_catalog(entries, source, *, model_class=None, price_class=None, today=N
         latest = {}
         for price_row in price_class.objects.order_by("model_id", "-effective_from"):
             latest.setdefault(price_row.model_id, price_row)
+        # A data migration passes a historical model, which may lack fields added later.
+        columns = {f.name for f in model_class._meta.get_fields()}
         for entry in parsed:
-            values = _row_values(entry, source)
+            values = {name: value for name, value in _row_values(entry, source).items() if name in columns}
             row = existing.get(entry["id"])
             now = timezone.now()
             if row is None:
@@ -373,7 +377,7 @@ def _record_price(row, entry, source, latest, price_class, today, report):
         model=row,
         effective_from=effective,
         defaults={
-            **{key_name: price[key_name] for key_name in PRICE_KEYS},
+            **{key_name: price[key_name] for key_name in RATE_NAMES},
             "tiers": price["tiers"],
             "source": source or "unknown",
             "created": timezone.now(),
@@ -391,52 +395,9 @@ def seed(model_class=None, price_class=None, path=None):
 # Shape in docs/gateway.md, "The model catalog and prices". Converted into catalog.json entries so one validator
 # (parse_entry) and one sync (sync_catalog) serve both.
 
-# Which lab a model comes from when the entry names none, by id prefix (first match wins).
-PROVIDER_PREFIXES = (
-    ("claude-", "anthropic"),
-    ("gpt-", "openai"),
-    ("codex-", "openai"),
-    ("o1", "openai"),
-    ("o3", "openai"),
-    ("o4", "openai"),
-    ("gemini-", "google"),
-    ("gemma-", "google"),
-    ("llama-", "meta"),
-    ("meta-llama-", "meta"),
-    ("qwen", "alibaba"),
-    ("gte-", "alibaba"),
-    ("glm-", "zhipuai"),
-    ("kimi-", "moonshotai"),
-    ("inkling", "thinkingmachines"),
-)
+
 # models.dev's `context_over_200k` is a context tier under another name.
 CONTEXT_OVER_200K = 200_000
-
-
-def infer_provider(model_id):
-    for prefix, provider in PROVIDER_PREFIXES:
-        if model_id.startswith(prefix):
-            return provider
-    return "other"
-
-
-def infer_endpoints(model_id, provider, kind):
-    """The dialects a model is served on, by the rules catalog.json was written with (docs/gateway.md, "Paths")."""
-    if kind == "embedding":
-        return ["embeddings"]
-    if provider == "anthropic":
-        return ["chat_completions", "anthropic_messages"]
-    if provider == "google":
-        # Gemma is served on chat completions only; the Gemini endpoint refuses it.
-        return ["chat_completions", "gemini"] if model_id.startswith("gemini") else ["chat_completions"]
-    if provider == "openai":
-        if "codex" in model_id or model_id.endswith("-pro"):
-            return ["openai_responses"]  # Responses only: /chat/completions refuses them
-        if model_id.startswith("gpt-oss"):
-            return ["chat_completions"]
-        if model_id.startswith("gpt-"):
-            return ["chat_completions", "openai_responses"]
-    return ["chat_completions"]
 
 
 def _models_object(payload):
@@ -478,7 +439,7 @@ def _public_rate(value):
 
 
 def _public_price(label, cost):
-    price = {key: _public_rate(cost.get(key)) for key in PRICE_KEYS}
+    price = {key: _public_rate(cost.get(key)) for key in RATE_NAMES}
     tiers = cost.get("tiers")
     if tiers is None:
         tiers = []
@@ -494,7 +455,7 @@ def _public_price(label, cost):
             _fail(label, "cost.context_over_200k", "must be an object")
         sizes = {(tier.get("tier") or {}).get("size") for tier in tiers if isinstance(tier, dict)}
         if CONTEXT_OVER_200K not in sizes:
-            rates = {key: _public_rate(over[key]) for key in PRICE_KEYS if key in over}
+            rates = {key: _public_rate(over[key]) for key in RATE_NAMES if key in over}
             tiers.append({"tier": {"type": "context", "size": CONTEXT_OVER_200K}, **rates})
     price["tiers"] = tiers
     return price
@@ -550,6 +511,9 @@ def _from_public_model(key, model):
         # A missing `released` means released (docs/gateway.md, "The model catalog and prices").
         "released": _flag(model, "released", "released"),
         "price": _public_price(label, _object(label, model, "cost")),
+        # What the model accepts beyond `temperature`: not in the public format, so guessed
+        # from the id (a model already stored keeps its own, see fill_from_stored).
+        **infer(model_id),
     }
     # Validated here so an error names the source's model, not a later sync step.
     parse_entry(entry)
@@ -585,10 +549,12 @@ def fill_from_stored(entries, rows, today):
     for entry in entries:
         row = rows.get(entry["id"])
         entry.setdefault("notes", row.notes if row else "")
+        if row is not None:
+            entry.update({name: getattr(row, name) for name in QUIRK_DEFAULTS})
         price = entry["price"]
         stored = None
         if row is not None:
-            stored = _price_key({key: getattr(row, f"price_{key}") for key in PRICE_KEYS}, row.price_tiers)
+            stored = _price_key({key: getattr(row, f"price_{key}") for key in RATE_NAMES}, row.price_tiers)
         clean = _price(repr(entry["id"]), entry)
         if stored is not None and stored == _price_key(clean, clean["tiers"]):
             price["source"], price["effective"] = row.price_source, row.price_effective

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from . import quirks
 from . import stream as events
 from .redact import Redactor
 
@@ -31,8 +32,6 @@ RATE_LIMIT_HEADERS = (
     "x-ratelimit-reset-tokens",
 )
 REQUEST_ID_HEADERS = ("x-request-id", "x-databricks-request-id", "request-id")
-# Gemini models on Neon reject `stream_options` (docs/gateway.md, "Chat completions").
-NO_STREAM_OPTIONS_PREFIXES = ("gemini-", "databricks-gemini-")
 ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages")
 RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -213,7 +212,8 @@ def chat_body(model, messages, params, *, include_usage):
 
 
 def accepts_stream_options(model: str) -> bool:
-    return not model.startswith(NO_STREAM_OPTIONS_PREFIXES)
+    # Gemini refuses it with a 400 (docs/gateway.md, "Chat completions").
+    return quirks.lookup(model).stream_options
 
 
 async def stream_chat(client: httpx.AsyncClient, *, base_url, token, model, messages, params=None, include_usage=None):

@@ -35,7 +35,14 @@ class GatewayModel(models.Model):
     tools = models.BooleanField(default=False)
     reasoning = models.BooleanField(default=False)
     reasoning_options = models.JSONField(default=list)
+    # What the model accepts, one field per quirk: read through gateway.quirks.
     temperature = models.BooleanField(default=True)
+    # Database defaults too: the catalog migration 0002 writes rows through a model without them.
+    single_sampling_param = models.BooleanField(default=False, db_default=False)
+    refused_params = models.JSONField(default=list, db_default=[], blank=True)
+    stream_options = models.BooleanField(default=True, db_default=True)
+    usage_every_chunk = models.BooleanField(default=False, db_default=False)
+    content_parts = models.BooleanField(default=False, db_default=False)
     open_weights = models.BooleanField(default=False)
     release_date = models.DateField(null=True, blank=True)
     released = models.BooleanField(default=True)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 MILLION = Decimal(1_000_000)
+# The rates a price has, per 1M tokens: the one list of them (catalog, overrides, forms, snapshots).
+RATE_NAMES = ("input", "output", "cache_read", "cache_write", "input_audio")
 
 # Bucket name -> the price key it is charged at, and the fallback when that rate is unknown.
 BUCKET_RATES = {
@@ -135,7 +137,7 @@ def _dec(value):
 
 def rates_for(price: dict, prompt_size: int) -> dict:
     """The per-1M rates that apply, with the context tier chosen by prompt size."""
-    rates = {key: _dec(price.get(key)) for key in ("input", "output", "cache_read", "cache_write", "input_audio")}
+    rates = {key: _dec(price.get(key)) for key in RATE_NAMES}
     tier_label = None
     best = -1
     for tier in price.get("tiers") or ():

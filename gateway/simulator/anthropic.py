@@ -4,9 +4,10 @@ import base64
 import functools
 import hashlib
 
+from ..quirks import lookup
 from .faults import shape4
 from .frames import Frames, dumps, sse_event, word_slices
-from .models import CLAUDE_NO_SAMPLING, normal
+from .models import normal
 from .text import answer_pieces, prompt_tokens_of, reasoning_text
 
 ANTHROPIC_MIN_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens
@@ -131,8 +132,8 @@ def reject(base, request, messages):
                 "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at "
                 "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
             )
-    if sampling and base in CLAUDE_NO_SAMPLING:
+    if sampling and not lookup(base).temperature:
         return shape4(f"{base} does not support the {sampling[0]} parameter")
-    if len(sampling) == 2:
+    if len(sampling) == 2 and lookup(base).single_sampling_param:
         return shape4("temperature and top_p cannot both be specified for this model. Please use only one.")
     return None

@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 
+from ..quirks import lookup
 from . import anthropic, chat, responses
 from .anthropic import ANTHROPIC_PING, anthropic_frames, cache_write_tokens
 from .chat import completion_body, stream_frames
@@ -24,7 +25,7 @@ from .faults import (
     shape1,
 )
 from .frames import KEEP_ALIVE, KEEP_ALIVE_EVERY, Frames, dumps
-from .models import DEFAULT_MODELS, model_entry, normal, serves
+from .models import DEFAULT_MODELS, model_entry, normal
 from .responses import responses_frames
 from .text import conversation, find_directives, last_user_text, prompt_tokens_of, reasoning_text
 
@@ -212,7 +213,7 @@ class Simulator:
             message = f'unknown model "{model}"'
             body = shape1(message, type="invalid_request_error", code="invalid_model")
             return await self._reply(send, 400, body, request_id)
-        if not serves(dialect, base):
+        if dialect not in lookup(base).endpoints:
             message = f'model "{model}" is not available on the {dialect} endpoint'
             return await self._reply(send, 400, shape1(message, type="invalid_request_error"), request_id)
         if not self.enabled[base]:
@@ -255,7 +256,7 @@ class Simulator:
                     b"", (), 0, b"", completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached)
                 )
             else:
-                if base.startswith(("llama", "meta-llama")):
+                if lookup(base).usage_every_chunk:
                     usage_mode = "every"
                 elif isinstance(request.get("stream_options"), dict) and request["stream_options"].get("include_usage"):
                     usage_mode = "final"

@@ -3,9 +3,10 @@
 import functools
 import hashlib
 
+from ..quirks import lookup
 from .faults import fault_response, shape2, shape3, unsupported
 from .frames import dumps, sse_data
-from .models import CLAUDE_NO_SAMPLING, GEMINI_NO_SAMPLING, normal
+from .models import normal
 from .text import answer_pieces, reasoning_text
 
 GEMINI_STREAM_OPTIONS_MESSAGE = (
@@ -23,7 +24,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
     """
     base = normal(model)
     pieces = answer_pieces(base, user_text, count)
-    reasoning = reasoning_text(user_text) if base.startswith("gpt-oss") else ""
+    reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
     reasoning_tokens = len(reasoning.split())
     chunk_id = "chatcmpl-" + hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()[:24]
 
@@ -87,7 +88,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
 def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached=0):
     base = normal(model)
     text = "".join(answer_pieces(base, user_text, count))
-    reasoning = reasoning_text(user_text) if base.startswith("gpt-oss") else ""
+    reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
     reasoning_tokens = len(reasoning.split())
     content = text
     if reasoning:
@@ -116,26 +117,30 @@ def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, 
 
 def reject(base, request, messages):
     """Upstream 400s of the chat completions dialect; None when the request is acceptable."""
+    accepts = lookup(base)
     if not messages:
         return shape2("BAD_REQUEST", "messages must be a non-empty array")
-    if base.startswith("gemini") and "stream_options" in request:
+    if not accepts.stream_options and "stream_options" in request:
         return shape2("BAD_REQUEST", GEMINI_STREAM_OPTIONS_MESSAGE)
     max_tokens = request.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
         return fault_response("400", base)[1]
+    refused = [p for p in accepts.refused_params if request.get(p) is not None]
+    if refused:
+        return unsupported(refused[0])
     sampling = [p for p in ("temperature", "top_p") if request.get(p) is not None]
     if not sampling:
         return None
     param = sampling[0]
-    if base in CLAUDE_NO_SAMPLING:
+    if not accepts.temperature:
+        if accepts.provider != "anthropic":
+            return unsupported(param)
         inner = {
             "type": "error",
             "error": {"type": "invalid_request_error", "message": f"{base} does not support the {param} parameter"},
         }
         return shape3(inner)
-    if base.startswith("claude") and len(sampling) == 2:
+    if accepts.single_sampling_param and len(sampling) == 2:
         message = "temperature and top_p cannot both be specified for this model. Please use only one."
         return shape3({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
-    if base.startswith("gpt-5") or base in GEMINI_NO_SAMPLING:
-        return unsupported(param)
     return None

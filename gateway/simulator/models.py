@@ -1,4 +1,7 @@
-"""The models the simulator knows, their `/v1/models` entries, and which dialect serves which."""
+"""The models the simulator lists and their `/v1/models` entries.
+
+What each model accepts, and on which dialect, is the catalog's (gateway/quirks.py).
+"""
 
 ALIAS_PREFIX = "databricks-"
 # The first 25 models (Mastra's page), then the ones listed later (docs/gateway.md, "The model catalog and prices").
@@ -54,23 +57,10 @@ CHAT_MODELS = (
 RESPONSES_ONLY_MODELS = ("gpt-5-3-codex", "gpt-5-2-codex", "gpt-5-1-codex-max", "gpt-5-1-codex-mini", "gpt-5-5-pro")
 EMBEDDING_MODELS = ("qwen3-embedding-0-6b", "gte-large-en")
 DEFAULT_MODELS = CHAT_MODELS + RESPONSES_ONLY_MODELS + EMBEDDING_MODELS
-# docs/gateway.md, "Chat completions": upstream models that refuse sampling parameters.
-CLAUDE_NO_SAMPLING = ("claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-sonnet-5", "claude-fable-5")
-GEMINI_NO_SAMPLING = ("gemini-3-6-flash",)
 
 
 def normal(model):
     return model[len(ALIAS_PREFIX) :] if model.startswith(ALIAS_PREFIX) else model
-
-
-def serves(dialect, base):
-    """Which models each dialect accepts (docs/gateway.md, "Paths")."""
-    if dialect == "openai_responses":
-        # OpenAI's own gpt-* models; gpt-oss runs on Databricks and is chat only (the catalog agrees).
-        return base.startswith("gpt-") and not base.startswith("gpt-oss")
-    if dialect == "anthropic_messages":
-        return base.startswith("claude-")
-    return base not in EMBEDDING_MODELS and base not in RESPONSES_ONLY_MODELS
 
 
 PROVIDERS = (

@@ -4,6 +4,7 @@ import functools
 import hashlib
 import itertools
 
+from ..quirks import lookup
 from .faults import shape1, shape2, shape3, unsupported
 from .frames import Frames, dumps, sse_event, word_slices
 from .models import normal
@@ -164,8 +165,8 @@ def reject(base, request, messages):
             }
         }
         return shape3(inner)
-    # Every model on this route is a GPT-5 reasoning model: no sampling parameters (docs/gateway.md, "Chat completions").
-    for param in ("temperature", "top_p"):
-        if request.get(param) is not None:
-            return unsupported(param)
+    if not lookup(base).temperature:  # the GPT-5 family (docs/gateway.md, "Chat completions")
+        for param in ("temperature", "top_p"):
+            if request.get(param) is not None:
+                return unsupported(param)
     return None

@@ -19,6 +19,7 @@ from django import forms
 from django.http import QueryDict
 
 from gateway.catalog import normalize_model_id
+from gateway.pricing import RATE_NAMES
 
 PROVIDER_LABELS = {
     "anthropic": "Anthropic",
@@ -63,7 +64,6 @@ CONTEXT_PRESETS = (
 
 
 # The rates a row shows, each either the team's override or the catalog's.
-RATE_FIELDS = ("input", "output", "cache_read", "cache_write", "input_audio")
 BLENDED_HELP = "Blended: (3 \u00d7 input + 1 \u00d7 output) \u00f7 4, per 1M tokens (a prompt-heavy mix)"
 IN_MODES = (("any", "any of"), ("all", "all of"))
 
@@ -126,7 +126,7 @@ class Rates:
 
 
 def catalog_rates(m):
-    return Rates(**{name: getattr(m, f"price_{name}") for name in RATE_FIELDS})
+    return Rates(**{name: getattr(m, f"price_{name}") for name in RATE_NAMES})
 
 
 def apply_overrides(models, overrides, prefer_team_id=None):
@@ -151,14 +151,14 @@ def apply_overrides(models, overrides, prefer_team_id=None):
         if m.override is None:
             m.rates = m.catalog
         else:
-            m.overridden = frozenset(name for name in RATE_FIELDS if getattr(m.override, name) is not None)
+            m.overridden = frozenset(name for name in RATE_NAMES if getattr(m.override, name) is not None)
             # A blank override rate keeps the catalog's: teams often negotiate input/output only.
             m.rates = Rates(
                 **{
                     name: getattr(m.override, name)
                     if getattr(m.override, name) is not None
                     else getattr(m.catalog, name)
-                    for name in RATE_FIELDS
+                    for name in RATE_NAMES
                 }
             )
     return models

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gateway.models import GatewayModel
+from gateway.pricing import RATE_NAMES
 from playground.teams.access import get_membership, get_team_for_user, memberships_for_user
 from playground.teams.models import TeamModelPrice
-from playground.teams.pricing import RATE_KEYS
 
 RATE_LABELS = {
     "input": "Input",
@@ -55,7 +55,7 @@ class PriceOverrideForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not self.errors and all(data.get(key) is None for key in RATE_KEYS):
+        if not self.errors and all(data.get(key) is None for key in RATE_NAMES):
             raise forms.ValidationError("Set at least one rate; empty rates keep the catalog's price.")
         return data
 
@@ -92,7 +92,7 @@ def prices(request):
                 team=team,
                 model_id=data["model"],
                 defaults={
-                    **{key: data[key] for key in RATE_KEYS},
+                    **{key: data[key] for key in RATE_NAMES},
                     "note": data["note"],
                     # Setting a new price restarts its date: request snapshots show it as "effective".
                     "created_by": request.user,
@@ -111,7 +111,7 @@ def prices(request):
             "model": catalog.get(o.model_id),
             "rates": [
                 (getattr(o, key), getattr(catalog[o.model_id], f"price_{key}") if o.model_id in catalog else None)
-                for key in RATE_KEYS
+                for key in RATE_NAMES
             ],
         }
         for o in overrides
@@ -123,7 +123,7 @@ def prices(request):
         "rows": rows,
         "form": form,
         "can_manage": can_manage,
-        "rate_labels": [RATE_LABELS[key] for key in RATE_KEYS],
+        "rate_labels": [RATE_LABELS[key] for key in RATE_NAMES],
     }
     return render(request, "catalog/prices.html", context)
 

@@ -5,9 +5,10 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 from gateway.models import GatewayModel
+from gateway.pricing import RATE_NAMES
 from playground.teams.models import Branch, TeamModelPrice
 
-from .filters import BLENDED_HELP, ENDPOINT_SHORT, RATE_FIELDS, SORTS, filter_catalog
+from .filters import BLENDED_HELP, ENDPOINT_SHORT, SORTS, filter_catalog
 
 # Rendered rows keyed by everything a row shows (see _row_key). Rendering the ~50 rows through
 # the template engine took most of the page's time (bench/pages.py); the catalog changes a few
@@ -50,7 +51,7 @@ def _row_key(m):
     equal rows. repr() keeps Decimals and dates exact and makes the JSON lists hashable.
     """
     o = m.override
-    override = None if o is None else (o.pk, o.team.name, o.note, [getattr(o, n) for n in RATE_FIELDS])
+    override = None if o is None else (o.pk, o.team.name, o.note, [getattr(o, n) for n in RATE_NAMES])
     return repr(([getattr(m, f.attname) for f in GatewayModel._meta.concrete_fields], override))
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from gateway import quirks
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
 from playground.teams.access import get_branch_for_runner
@@ -41,9 +42,6 @@ PARAM_RANGES = {
     "thinking_budget": (int, 1024, 128_000),
 }
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-# Parameters some upstream models refuse with a hard 400 (docs/gateway.md, "Chat completions").
-SAMPLING_PARAMS = ("temperature", "top_p")
-PENALTY_PARAMS = ("presence_penalty", "frequency_penalty", "seed")
 
 
 class RunError(Exception):
@@ -154,7 +152,8 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
     """
     params = dict(params)
     notes = []
-    endpoints = model.endpoints if model is not None else ["chat_completions"]
+    accepts = quirks.ModelQuirks.of(model) if model is not None else quirks.lookup(model_id)
+    endpoints = accepts.endpoints
 
     def drop(keys, why):
         gone = [k for k in keys if k in params]
@@ -172,31 +171,23 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
         if "anthropic_messages" in endpoints and model is not None and model.reasoning:
             endpoint = "anthropic_messages"
             notes.append(f"Extended thinking ({thinking:,} tokens): sent through the Anthropic Messages endpoint.")
-            drop(SAMPLING_PARAMS, "Claude refuses sampling parameters with extended thinking")
+            drop(quirks.SAMPLING_PARAMS, "Claude refuses sampling parameters with extended thinking")
         else:
             thinking = None
             notes.append("Extended thinking left out: it applies to Claude models.")
 
-    if model is not None and not model.temperature:
-        drop(SAMPLING_PARAMS, f"{model_id} does not accept it")
-    if "reasoning_effort" in params and (model is None or not model.reasoning or model.provider == "anthropic"):
+    if not accepts.temperature:
+        drop(quirks.SAMPLING_PARAMS, f"{model_id} does not accept it")
+    if "reasoning_effort" in params and (model is None or not model.reasoning):
         drop(("reasoning_effort",), f"{model_id} does not take a reasoning effort here")
-    family = model_id.split("-")[0]
-    if family == "claude":
-        drop(PENALTY_PARAMS, "Claude models refuse penalties and seed")
-        if "temperature" in params and "top_p" in params:
-            drop(("top_p",), "Claude accepts only one of temperature and top_p")
-    elif model_id.startswith("gpt-oss"):
-        drop(PENALTY_PARAMS, "gpt-oss refuses penalties and seed")
-    elif model_id.startswith(("qwen", "gemma", "llama", "meta-llama")):
-        drop(PENALTY_PARAMS, f"{model_id} refuses penalties and seed")
-    elif family == "gemini":
-        drop(("presence_penalty", "frequency_penalty"), "Gemini refuses penalties")
-        if endpoint == "chat_completions":
-            notes.append(
-                "stream_options left out: Gemini refuses it, so the gateway may send no usage "
-                "(tokens are then estimated)."
-            )
+    drop(accepts.refused(params), f"{model_id} refuses them")
+    if accepts.single_sampling_param and "temperature" in params and "top_p" in params:
+        drop(("top_p",), f"{model_id} accepts only one of temperature and top_p")
+    if not accepts.stream_options and endpoint == "chat_completions":
+        notes.append(
+            f"stream_options left out: {model_id} refuses it, so the gateway may send no usage "
+            "(tokens are then estimated)."
+        )
     if model is not None and model.max_output and params.get("max_tokens", 0) > model.max_output:
         params["max_tokens"] = model.max_output
         notes.append(f"max_tokens lowered to {model.max_output:,}, this model's output limit.")

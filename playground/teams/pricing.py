@@ -9,11 +9,12 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from gateway.pricing import RATE_NAMES
+
 from .models import TeamModelPrice
 
 # A safety net only: saves and deletes clear the cache at once.
 OVERRIDES_TTL = 300
-RATE_KEYS = ("input", "output", "cache_read", "cache_write", "input_audio")
 
 
 def override_snapshot(base: dict | None, override: TeamModelPrice) -> dict:
@@ -23,8 +24,8 @@ def override_snapshot(base: dict | None, override: TeamModelPrice) -> dict:
     input or output rate they no longer describe what it pays, so they are dropped. An
     override of another rate removes that rate from the tiers, so it holds at every size.
     """
-    snapshot = dict(base) if base else {key: None for key in RATE_KEYS} | {"tiers": [], "effective": None}
-    overridden = [key for key in RATE_KEYS if getattr(override, key) is not None]
+    snapshot = dict(base) if base else {key: None for key in RATE_NAMES} | {"tiers": [], "effective": None}
+    overridden = [key for key in RATE_NAMES if getattr(override, key) is not None]
     for key in overridden:
         snapshot[key] = str(getattr(override, key))
     if "input" in overridden or "output" in overridden:

@@ -15,6 +15,7 @@ from gateway import client as gateway_client_module
 from gateway.catalog import from_models_dev, load_catalog
 from gateway.client import GatewayError, fetch_json
 from gateway.models import GatewayModel, ModelPrice
+from gateway.pricing import RATE_NAMES
 from playground.teams.models import Branch
 from tests.conftest import TOKEN, free_port, start_daphne
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def public_model(entry):
     """A catalog.json entry written the way neon.com/models.json writes it (docs/gateway.md)."""
     price = entry["price"]
-    cost = {key: price[key] for key in gateway_catalog.PRICE_KEYS if price[key] is not None}
+    cost = {key: price[key] for key in RATE_NAMES if price[key] is not None}
     if price["tiers"]:
         cost["tiers"] = price["tiers"]
     model = {
@@ -90,7 +91,7 @@ def test_the_converter_reproduces_every_committed_catalog_entry_but_its_notes():
         for name in gateway_catalog.ROW_FIELDS:
             if name != "notes":
                 assert got[name] == entry[name], (model_id, name)
-        for key in gateway_catalog.PRICE_KEYS:
+        for key in RATE_NAMES:
             assert got["price"][key] == entry["price"][key], (model_id, key)
         assert got["price"]["tiers"] == entry["price"]["tiers"], model_id
 

@@ -22,12 +22,13 @@ from django.utils import timezone
 
 from gateway import catalog, client
 from gateway.models import GatewayModel
+from gateway.pricing import RATE_NAMES
 from playground.http import gateway_client
 from playground.teams.checks import scrub
 from playground.teams.models import Branch
 from playground.teams.validation import validate_base_url
 
-PRICE_FIELDS = {f"price_{key}": key for key in catalog.PRICE_KEYS}
+PRICE_FIELDS = {f"price_{key}": key for key in RATE_NAMES}
 # Bookkeeping that changes with every sync; not worth a line in the report.
 QUIET_FIELDS = ("updated", "price_source", "price_effective")
 SOURCE_MAX = 200  # GatewayModel.price_source

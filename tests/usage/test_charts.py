@@ -97,8 +97,8 @@ def test_the_svg_csp_allows_its_inline_style_while_the_page_stays_strict(client,
     assert "style-src 'self'" in page["Content-Security-Policy"]
     assert "unsafe-inline" not in page["Content-Security-Policy"]
     html = page.content.decode()
-    assert f'src="{SPEND}?team={team.slug}&amp;period=7d"' in html
-    assert f'src="{TOKENS}?team={team.slug}&amp;period=7d"' in html
+    assert f'src="{SPEND}?team={team.slug}&amp;period=7d&amp;v=' in html
+    assert f'src="{TOKENS}?team={team.slug}&amp;period=7d&amp;v=' in html
 
 
 def test_the_top_six_models_get_a_series_and_the_rest_sum_into_other(team, finish):

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,7 +12,7 @@ from gateway.models import GatewayModel
 from playground.teams.access import get_team_for_user, memberships_for_user
 from playground.teams.models import Branch, Membership
 
-from . import votes
+from . import runs, snippets, votes
 
 DEFAULT_MODELS = ["gpt-5-mini", "claude-haiku-4-5"]
 
@@ -58,6 +60,31 @@ def vote(request, code):
             "verdict": cast.verdict,
             "winner": str(cast.winner.code) if cast.winner else None,
             "models": {str(c.code): c.model for c in run.completions.all()},
+        }
+    )
+
+
+@login_required
+@require_POST
+def get_code(request):
+    """The comparison in the page (the run frame it would send) as snippets to take away."""
+    try:
+        frame = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"error": "The request is not JSON."}, status=400)
+    if not isinstance(frame, dict):
+        return JsonResponse({"error": "The request is a JSON object."}, status=400)
+    # The snippets read the branch from the environment: no branch is needed here.
+    frame = {**frame, "branch": frame.get("branch") or "-"}
+    try:
+        request_ = runs.parse_run_frame(frame)
+    except runs.RunError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    calls = snippets.plan_calls(request_.models, request_.messages, request_.params)
+    return JsonResponse(
+        {
+            "snippets": snippets.snippets(request_.models, request_.messages, request_.params),
+            "calls": [{"model": c.model, "endpoint": c.endpoint, "notes": c.notes} for c in calls],
         }
     )
 

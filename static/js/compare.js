@@ -88,14 +88,13 @@
   }
 
   // ---- running ------------------------------------------------------------
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (currentRun || pendingRun) return;
+  // The run frame the form describes, or null (with the reason shown) when it is incomplete.
+  function buildFrame() {
     const models = boxes().filter((b) => b.checked).map((b) => b.value);
     const system = form.elements.system.value;
     const prompt = form.elements.prompt.value;
-    if (!models.length) return showError("Choose at least one model.");
-    if (!prompt.trim()) return showError("Write a user message.");
+    if (!models.length) { showError("Choose at least one model."); return null; }
+    if (!prompt.trim()) { showError("Write a user message."); return null; }
     const messages = [];
     if (system.trim()) messages.push({ role: "system", content: system });
     messages.push({ role: "user", content: prompt });
@@ -109,11 +108,20 @@
     if (effort) params.reasoning_effort = effort;
     if (thinking !== "") params.thinking_budget = Number(thinking);
     showError("");
-    if (!send({ type: "run", branch: form.elements.branch.value, models, messages, params })) {
+    const branch = form.elements.branch ? form.elements.branch.value : "";
+    return { type: "run", branch, models, messages, params };
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (currentRun || pendingRun) return;
+    const frame = buildFrame();
+    if (!frame) return;
+    if (!send(frame)) {
       return showError("Not connected to the server yet; try again in a moment.");
     }
     pendingRun = true;
-    blindRun = form.elements.blind.checked && models.length > 1;
+    blindRun = form.elements.blind.checked && frame.models.length > 1;
     runBtn.disabled = true;
     runBtn.textContent = "Starting…";
   });
@@ -301,6 +309,59 @@
       showVote();
     }
   }
+
+  // ---- get code -------------------------------------------------------------
+  const codeDialog = document.getElementById("code-dialog");
+  const codeText = document.getElementById("code-text");
+  const codeTabs = document.getElementById("code-tabs");
+  const codeStatus = document.getElementById("code-status");
+  let codeSnippets = {};
+  let codeLanguage = "python";
+  function showSnippet(language) {
+    codeLanguage = language;
+    codeText.textContent = codeSnippets[language] || "";
+    codeTabs.querySelectorAll("button").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.language === language)));
+    codeStatus.textContent = "";
+  }
+  document.getElementById("code-btn").addEventListener("click", async () => {
+    const frame = buildFrame();
+    if (!frame) return;
+    let data;
+    try {
+      const response = await fetch(root.dataset.codeUrl, {
+        method: "POST", body: JSON.stringify(frame), credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+      });
+      data = await response.json();
+      if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    } catch (err) {
+      showError(`Cannot make the code: ${err.message}`);
+      return;
+    }
+    codeSnippets = data.snippets;
+    showSnippet(codeLanguage);
+    codeDialog.showModal();
+  });
+  codeTabs.addEventListener("click", (event) => {
+    const btn = event.target.closest("button[data-language]");
+    if (btn) showSnippet(btn.dataset.language);
+  });
+  document.getElementById("code-copy").addEventListener("click", async () => {
+    const text = codeText.textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // No clipboard API (an insecure context): copy the selection instead.
+      const range = document.createRange();
+      range.selectNodeContents(codeText);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      document.execCommand("copy");
+    }
+    codeStatus.textContent = "Copied";
+  });
+  document.getElementById("code-close").addEventListener("click", () => codeDialog.close());
 
   // ---- blind votes ----------------------------------------------------------
   function shuffled(items) {

@@ -52,3 +52,28 @@ def test_a_blind_vote_hides_names_until_the_vote_and_feeds_the_leaderboard(logge
     page.screenshot(path=artifacts / "leaderboard-phone.png", full_page=True)
     # The page's own content fits a phone (wide tables scroll inside their frame).
     assert page.evaluate("document.querySelector('main').scrollWidth <= window.innerWidth")
+
+
+def test_get_code_shows_each_language_and_copies_it(logged_in, artifacts):
+    page = logged_in
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    choose(page, "gpt-5-mini", "gpt-5-2-codex")
+    page.fill("#prompt", "Write a haiku about branches.")
+    page.click("#code-btn")
+    dialog = page.locator("#code-dialog")
+    expect(dialog).to_be_visible()
+    code = page.locator("#code-text")
+    expect(code).to_contain_text("chat.chat.completions.create")
+    expect(code).to_contain_text("responses.responses.create")
+    page.screenshot(path=artifacts / "compare-get-code.png")
+    page.click("#code-tabs button[data-language='curl']")
+    expect(code).to_contain_text("curl -sS -N")
+    page.click("#code-copy")
+    expect(page.locator("#code-status")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == code.text_content()
+    assert "/ai-gateway/openai/v1/responses" in copied and "$NEON_AI_GATEWAY_TOKEN" in copied
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=artifacts / "compare-get-code-phone.png")
+    page.click("#code-close")
+    expect(dialog).to_be_hidden()

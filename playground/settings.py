@@ -265,6 +265,15 @@ LOGGING = {
 
 # In development whitenoise serves straight from the app folders (no collectstatic).
 WHITENOISE_USE_FINDERS = DEBUG
-# At start-up, rows still `streaming` after this long were left by a crash: mark them
-# `interrupted`. Long enough to never touch a live stream of another server process.
+# Nothing lost (playground/compare/lifecycle.py): every few seconds each server process
+# writes the text of all its live answers in one statement and beats its heartbeat; on
+# SIGTERM it writes them `interrupted` within the grace; a process whose pid is gone or
+# whose heartbeat is older than the timeout has its `streaming` rows marked `interrupted`.
+RUN_CHECKPOINT_SECONDS = env_float("RUN_CHECKPOINT_SECONDS", 5.0)
+RUN_HEARTBEAT_TIMEOUT = env_float("RUN_HEARTBEAT_TIMEOUT", 120.0)
+RUN_SHUTDOWN_GRACE_SECONDS = env_float("RUN_SHUTDOWN_GRACE_SECONDS", 5.0)
+# During a database outage finished rows wait in memory and are retried this long.
+RUN_DB_RETRY_SECONDS = env_float("RUN_DB_RETRY_SECONDS", 900.0)
+# Rows without a process (written before processes were recorded) still `streaming` after
+# this long are marked `interrupted`.
 RUN_STALE_SECONDS = env_int("RUN_STALE_SECONDS", 3600)

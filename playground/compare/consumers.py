@@ -10,17 +10,13 @@ import json
 import logging
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from . import runs
+from . import runs, writes
 from .relay import Outbox, relay_completion
 
 log = logging.getLogger(__name__)
-
-
-_swept = False
 
 
 def refusal(exc):
@@ -32,19 +28,6 @@ def refusal(exc):
     return str(exc)
 
 
-async def sweep_once():
-    """Once per process, on the first socket: rows a crashed server left `streaming`
-    become `interrupted`. Only rows older than RUN_STALE_SECONDS, since other server
-    processes may be streaming now (`manage.py mark_interrupted` marks them all)."""
-    global _swept
-    if _swept:
-        return
-    _swept = True
-    count = await runs.amark_interrupted(settings.RUN_STALE_SECONDS)
-    if count:
-        log.warning("Marked %s request(s) left streaming by a crash as interrupted", count)
-
-
 class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -52,7 +35,6 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.user = user
-        await sweep_once()
         self.tasks = {}  # completion code -> task
         self.run_tasks = {}  # run code -> set of completion codes
         self.waiters = set()  # one per run: holds its slot, starts its streams, sends run.done
@@ -126,7 +108,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         )
         # The rows are written while the streams connect; each stream waits for them
         # only when it ends and writes its own row.
-        saved = asyncio.ensure_future(runs.save_run(run, completions))
+        saved = asyncio.ensure_future(writes.write(runs.save_run, run, completions, what=f"run {run_code}"))
         codes = set()
         tasks = []
         for completion in completions:

@@ -1,3 +1,5 @@
+import os
+import socket
 import uuid
 
 from django.conf import settings
@@ -5,6 +7,56 @@ from django.db import models
 from django.utils import timezone
 
 from gateway import pricing
+
+# This server process, as its rows name it (see ServerProcess). Made at import, so every row
+# this process creates carries it, even before its ServerProcess row is written.
+THIS_PROCESS = uuid.uuid4()
+
+
+def this_process():
+    return THIS_PROCESS
+
+
+class ServerProcess(models.Model):
+    """A server process (one daphne) that streams requests: who writes which `streaming` rows.
+
+    It beats every RUN_CHECKPOINT_SECONDS while it runs. A process whose pid is gone from
+    this host, whose heartbeat is older than RUN_HEARTBEAT_TIMEOUT, or that stopped, has no
+    live streams: its rows still `streaming` are marked `interrupted` (lifecycle.sweep).
+    """
+
+    code = models.UUIDField(unique=True, editable=False)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started = models.DateTimeField(default=timezone.now)
+    heartbeat = models.DateTimeField(default=timezone.now)
+    stopped = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self):
+        return f"process {self.pid} on {self.host}"
+
+    @classmethod
+    def this_host(cls):
+        return socket.gethostname()[:255]
+
+    def is_gone(self, now, timeout):
+        """True when this process cannot be streaming any more."""
+        if self.stopped is not None or (now - self.heartbeat).total_seconds() > timeout:
+            return True
+        if self.host != self.this_host():
+            return False  # another host's process: only its heartbeat tells
+        if self.pid == os.getpid():
+            return self.code != THIS_PROCESS  # an earlier process that had our pid
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        return False
 
 
 class Run(models.Model):
@@ -87,6 +139,9 @@ class Completion(models.Model):
     output_text = models.TextField(blank=True)
     reasoning_text = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True)
+    # The server process streaming this request (ServerProcess.code; no foreign key, so a
+    # row can be written before its process row is).
+    process = models.UUIDField(null=True, blank=True, default=this_process, editable=False)
 
     objects = CompletionQuerySet.as_manager()
 

@@ -9,14 +9,15 @@ import asyncio
 import logging
 from collections import deque
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_completion
 from gateway.redact import Redactor
 from playground.http import gateway_client
 
+from . import lifecycle, writes
 from .models import Completion
 from .rendering import render_markdown
 from .runs import prompt_text
@@ -109,6 +110,7 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
     """
     code = str(completion.code)
     status, error = Completion.Status.OK, None
+    lifecycle.track(code, lambda: ("".join(completion.text_parts), "".join(completion.reasoning_parts)))
     retried = False
     try:
         while True:
@@ -163,6 +165,9 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
         # leaving `async with client.stream()` has closed the upstream response. The task
         # then ends normally, after logging the row with the partial text.
         status = Completion.Status.CANCELLED
+        if lifecycle.stopping():
+            status = Completion.Status.INTERRUPTED
+            error = GatewayError(None, "interrupted", "The server is restarting; this answer stops here.")
     except Exception:
         log.exception("relay failed for completion %s (model %s)", code, completion.model)
         status = Completion.Status.ERROR
@@ -186,7 +191,7 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
                 }
             )
             return
-    await _save(completion)
+    await writes.write(_save, completion, what=f"completion {code}")
     outbox.frame(final_frame(completion))
 
 
@@ -244,8 +249,10 @@ def _usage_frame(completion):
     }
 
 
-@sync_to_async
 def _save(completion):
-    completion.save(update_fields=Completion.RESULT_FIELDS)
-    # The usage app keeps its rollup (and live pages, metrics) from this.
-    completion_finished.send(sender=Completion, completion=completion)
+    # One transaction with the receivers' writes (the rollup): a write retried after a database
+    # outage never counts a request twice.
+    with transaction.atomic():
+        completion.save(update_fields=Completion.RESULT_FIELDS)
+        # The usage app keeps its rollup (and live pages, metrics) from this.
+        completion_finished.send(sender=Completion, completion=completion)

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -289,7 +288,6 @@ def prepare_run(user, request: RunRequest) -> PreparedRun:
     return PreparedRun(run, completions, Gateway(base_url, branch.token()))
 
 
-@sync_to_async
 def save_run(run, completions):
     """Write the run and one `streaming` row per model (the rows each request ends on)."""
     with transaction.atomic():
@@ -301,18 +299,3 @@ def save_run(run, completions):
 
 def prompt_text(messages) -> str:
     return "\n".join(m["content"] for m in messages)
-
-
-def mark_interrupted(older_than_seconds=None) -> int:
-    """Rows a crash left `streaming` become `interrupted` (keeping what they held)."""
-    rows = Completion.objects.filter(status=Completion.Status.STREAMING)
-    if older_than_seconds is not None:
-        rows = rows.filter(started__lt=timezone.now() - timedelta(seconds=older_than_seconds))
-    return rows.update(
-        status=Completion.Status.INTERRUPTED,
-        finished=timezone.now(),
-        error_message="The server stopped while this request was streaming.",
-    )
-
-
-amark_interrupted = sync_to_async(mark_interrupted)

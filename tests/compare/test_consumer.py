@@ -417,8 +417,8 @@ async def test_a_model_the_branch_lists_as_disabled_gets_a_note(alice, branch):
 async def test_a_run_whose_rows_cannot_be_written_says_so_and_ends(alice, branch, monkeypatch):
     from playground.compare import runs
 
-    async def broken(run, completions):
-        raise RuntimeError("database is down")
+    def broken(run, completions):
+        raise RuntimeError("a constraint the rows break")
 
     monkeypatch.setattr(runs, "save_run", broken)
     comm, _ = await connect(alice)

@@ -1,0 +1,130 @@
+"""Row writes that outlive a database outage.
+
+The relay writes a request's rows twice: when the run starts (the run and one `streaming`
+row per model) and when each request ends. `write()` tries once, in the database thread.
+When the database cannot be reached (`OperationalError`, `InterfaceError`), the write is
+queued in memory and the stream carries on: the browser gets its frames, and one task
+retries the queued writes in order, with backoff, until the database answers again, for at
+most RUN_DB_RETRY_SECONDS. Writes made while others wait join the queue behind them, so a
+request's final row is never written before its run.
+
+A retried write must be safe to repeat: each one is a single transaction (the final row
+and its rollup together), so a failed attempt leaves nothing behind. One log line when the
+outage starts, one when the queued rows have landed.
+"""
+
+import asyncio
+import logging
+import time
+from collections import deque
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = (OperationalError, InterfaceError)
+FIRST_DELAY = 0.25
+MAX_DELAY = 5.0
+
+_queue = deque()  # (function, args, what, queued at)
+_task = None
+_down_since = None
+
+
+def _attempt(function, args):
+    # After a failure Django keeps the broken connection; drop it so the next query reconnects.
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()
+    function(*args)
+
+
+async def write(function, *args, what):
+    """Run `function(*args)` (a database write) now, or queue it while the database is away.
+
+    True when written now, False when queued. Other errors propagate as they are.
+    """
+    if not _queue:
+        try:
+            await sync_to_async(_attempt)(function, args)
+            return True
+        except UNREACHABLE as exc:
+            _outage(exc)
+    _queue.append((function, args, what, time.monotonic()))
+    _ensure_retrying()
+    return False
+
+
+def pending():
+    """How many writes wait for the database."""
+    return len(_queue)
+
+
+def _outage(exc):
+    global _down_since
+    if _down_since is None:
+        _down_since = time.monotonic()
+        log.warning(
+            "Database unreachable (%s: %s): streaming goes on; finished rows wait in memory and are "
+            "retried for up to %.0f s",
+            type(exc).__name__,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "no message",
+            settings.RUN_DB_RETRY_SECONDS,
+        )
+
+
+def _ensure_retrying():
+    global _task
+    loop = asyncio.get_running_loop()
+    if _task is None or _task.done() or _task.get_loop() is not loop:
+        _task = loop.create_task(_retry())
+
+
+async def _retry():
+    global _down_since
+    delay = FIRST_DELAY
+    landed = dropped = 0
+    while _queue:
+        function, args, what, queued = _queue[0]
+        try:
+            await sync_to_async(_attempt)(function, args)
+        except UNREACHABLE:
+            if time.monotonic() - queued > settings.RUN_DB_RETRY_SECONDS:
+                _queue.popleft()
+                dropped += 1
+                log.error(
+                    "Gave up writing %s: the database was unreachable for %.0f s", what, time.monotonic() - queued
+                )
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_DELAY)
+            continue
+        except Exception:
+            _queue.popleft()
+            dropped += 1
+            log.exception("Could not write %s after the database came back", what)
+            continue
+        _queue.popleft()
+        landed += 1
+        delay = FIRST_DELAY
+    if _down_since is not None:
+        log.warning(
+            "Database back after %.1f s: %d queued row write(s) landed, %d given up",
+            time.monotonic() - _down_since,
+            landed,
+            dropped,
+        )
+        _down_since = None
+
+
+async def drain(within):
+    """Wait up to `within` seconds for queued writes (at shutdown). True when none is left."""
+    if _task is None or _task.done():
+        return not _queue
+    try:
+        await asyncio.wait_for(asyncio.shield(_task), within)
+    except TimeoutError:
+        log.error("Shutting down with %d row write(s) the database never took", len(_queue))
+        return False
+    return True

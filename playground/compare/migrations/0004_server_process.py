@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compare', '0002_cost_source_not_billed'),
+        ('compare', '0003_vote'),
     ]
 
     operations = [

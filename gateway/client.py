@@ -35,6 +35,7 @@ REQUEST_ID_HEADERS = ("x-request-id", "x-databricks-request-id", "request-id")
 ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages")
 RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 ANTHROPIC_VERSION = "2023-06-01"
+MAX_MESSAGE = 500  # characters of a gateway's error message kept
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024  # Messages requires max_tokens; also the headroom above a thinking budget
 
 
@@ -139,7 +140,12 @@ def parse_retry_after(value):
 
 
 def _message_from(payload, depth=0):
-    """(code, message) from any of the gateway's error envelopes (docs/gateway.md, "Errors")."""
+    """(code, message) from any of the gateway's error envelopes (docs/gateway.md, "Errors").
+
+    Only a message found inside an envelope counts: a body that is not one (an HTML page,
+    whatever a non-gateway server answers) is never shown, so a branch pointed at another
+    service cannot read it back.
+    """
     if depth > 4:
         return "", ""
     if isinstance(payload, str):
@@ -149,7 +155,7 @@ def _message_from(payload, depth=0):
                 return _message_from(json.loads(text), depth + 1)
             except ValueError:
                 pass
-        return "", text
+        return ("", text) if depth else ("", "")
     if not isinstance(payload, dict):
         return "", ""
     code = ""
@@ -173,14 +179,14 @@ def error_from_body(status, body: bytes, headers=None):
     try:
         payload = json.loads(body.decode("utf-8", "replace")) if body else None
     except ValueError:
-        payload = body.decode("utf-8", "replace").strip()[:500]
+        payload = None  # not a gateway error envelope: its text is never shown
     code, message = _message_from(payload) if payload is not None else ("", "")
     if not message:
-        message = f"The gateway answered HTTP {status} with no error message."
+        code, message = "", f"The gateway answered HTTP {status} with no error message."
     return GatewayError(
         status,
-        code or f"http_{status}",
-        message,
+        code[:100] or f"http_{status}",
+        message[:MAX_MESSAGE],
         retry_after=parse_retry_after(headers.get("retry-after")),
         rate_limit=rate_limit,
         request_id=_request_id(headers),

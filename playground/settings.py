@@ -7,6 +7,7 @@ With nothing set, the app runs on SQLite and the in-memory channel layer.
 import os
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -233,9 +234,14 @@ if not TOKEN_KEYS:
         stacklevel=1,
     )
 
-# Outbound gateway calls: https only, except for these hosts (the simulator on loopback).
-# Private, loopback and link-local addresses are refused unless listed here too.
-GATEWAY_ALLOWED_HOSTS = env_list("GATEWAY_ALLOWED_HOSTS", "localhost,127.0.0.1,::1" if DEMO_MODE else "")
+# The simulator the demo branch points at (`make run` starts it).
+SIMULATOR_URL = env_str("SIMULATOR_URL", "http://127.0.0.1:8001")
+# Outbound gateway calls: https to public addresses only, except for these host:port pairs
+# (a bare host means port 443 only). Demo mode allows the simulator's host:port.
+_simulator = urlsplit(SIMULATOR_URL)
+GATEWAY_ALLOWED_HOSTS = env_list(
+    "GATEWAY_ALLOWED_HOSTS", f"{_simulator.hostname}:{_simulator.port or 80}" if DEMO_MODE else ""
+)
 GATEWAY_CONNECT_TIMEOUT = env_float("GATEWAY_CONNECT_TIMEOUT", 10.0)
 # Read timeout between two chunks of a stream (reasoning models can be silent a while).
 GATEWAY_READ_TIMEOUT = env_float("GATEWAY_READ_TIMEOUT", 120.0)
@@ -247,8 +253,6 @@ GATEWAY_RETRY_AFTER_MAX = env_float("GATEWAY_RETRY_AFTER_MAX", 3.0)
 RUN_MAX_MODELS = env_int("RUN_MAX_MODELS", 8)
 RUN_MAX_MESSAGE_BYTES = env_int("RUN_MAX_MESSAGE_BYTES", 512 * 1024)
 RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
-# The simulator the demo branch points at (`make run` starts it).
-SIMULATOR_URL = env_str("SIMULATOR_URL", "http://127.0.0.1:8001")
 
 LOGGING = {
     "version": 1,

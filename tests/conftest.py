@@ -70,6 +70,16 @@ def simulator():
 
 
 @pytest.fixture(autouse=True)
+def allow_the_simulator(request):
+    """A test that uses the simulator may call it: GATEWAY_ALLOWED_HOSTS gets its host:port."""
+    if "simulator" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("simulator")
+    settings = request.getfixturevalue("settings")
+    settings.GATEWAY_ALLOWED_HOSTS = [*settings.GATEWAY_ALLOWED_HOSTS, url.removeprefix("http://")]
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache: rolled-back rows reuse ids, cached values would not."""
     from django.core.cache import cache

@@ -8,7 +8,9 @@ os.environ.setdefault("PLAYGROUND_TOKEN_KEYS", "q0cc2vtnvkQ1Rh6Hq0z0tQW7H3bXkq1t
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
-os.environ.setdefault("GATEWAY_ALLOWED_HOSTS", "127.0.0.1,localhost")
+# host:port pairs; the simulator's free port is added per test (tests/conftest.py).
+# 127.0.0.1:9 and :8001 are in the URLs of branches no test calls.
+os.environ.setdefault("GATEWAY_ALLOWED_HOSTS", "127.0.0.1:9,127.0.0.1:8001")
 
 from playground.settings import *  # noqa: E402,F403
 

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import URLValidator
+
+from gateway.addresses import parse_allowed_hosts, refusal
 
 # Neon branch ids look like br-winter-pond-aptw82ef (docs/gateway.md, "Hosts and base URL").
 NEON_BRANCH_ID_RE = re.compile(r"^br-[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -22,30 +24,12 @@ NEON_BRANCH_ID_RE = re.compile(r"^br-[a-z0-9]+(?:-[a-z0-9]+)*$")
 _syntax = URLValidator(schemes=["http", "https"])
 
 
-def allowed_hosts():
-    """Hosts that may use http and private addresses (the simulator on loopback)."""
-    return {host.strip().lower().strip("[]") for host in settings.GATEWAY_ALLOWED_HOSTS if host.strip()}
-
-
-def _refusal(ip):
-    """Why this address must not be called, or None when it is a public address."""
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        # ::ffff:10.0.0.1 reaches 10.0.0.1.
-        return _refusal(ip.ipv4_mapped)
-    for attribute, reason in (
-        ("is_unspecified", "an unspecified"),
-        ("is_loopback", "a loopback"),
-        ("is_link_local", "a link-local"),
-        ("is_multicast", "a multicast"),
-        ("is_private", "a private"),
-        ("is_reserved", "a reserved"),
-    ):
-        if getattr(ip, attribute):
-            return reason
-    if not ip.is_global:
-        # Shared address space (100.64.0.0/10) and the like: not on the internet either.
-        return "a non-public"
-    return None
+def allowed_hosts() -> frozenset[tuple[str, int]]:
+    """The (host, port) pairs that may use http and private addresses (the simulator on loopback)."""
+    try:
+        return parse_allowed_hosts(settings.GATEWAY_ALLOWED_HOSTS)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def _resolve(host, port):
@@ -96,19 +80,21 @@ def validate_base_url(url: str) -> str:
     if not host:
         raise ValidationError("The base URL has no host.", code="host")
 
-    allowed = host in allowed_hosts()
+    effective_port = port or (443 if scheme == "https" else 80)
+    allowed = (host, effective_port) in allowed_hosts()
     if scheme == "http" and not allowed:
         raise ValidationError(
-            "The base URL must use https. Plain http is allowed only for hosts listed in GATEWAY_ALLOWED_HOSTS.",
+            "The base URL must use https. Plain http is allowed only for host:port pairs listed in "
+            "GATEWAY_ALLOWED_HOSTS.",
             code="scheme",
         )
     if not allowed:
-        for ip in _resolve(host, port or (443 if scheme == "https" else 80)):
-            reason = _refusal(ip)
+        for ip in _resolve(host, effective_port):
+            reason = refusal(ip)
             if reason:
                 raise ValidationError(
                     f"The host {host} resolves to {reason} address ({ip}); only public addresses are allowed "
-                    "unless the host is listed in GATEWAY_ALLOWED_HOSTS.",
+                    "unless its host:port is listed in GATEWAY_ALLOWED_HOSTS.",
                     code="address",
                 )
 

@@ -26,6 +26,7 @@ def app_server(simulator, tmp_path_factory):
         "PLAYGROUND_DEMO": "1",
         "SQLITE_PATH": str(folder / "db.sqlite3"),
         "SIMULATOR_URL": simulator,
+        "GATEWAY_ALLOWED_HOSTS": simulator.removeprefix("http://"),
         "PYTHONWARNINGS": "ignore",
     }
     for command in (["migrate", "--noinput"], ["seed_demo"]):

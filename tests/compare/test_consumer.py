@@ -230,12 +230,15 @@ async def test_a_short_retry_after_is_retried_once_politely(alice, branch):
     await comm.disconnect()
 
 
-async def test_connection_refused_is_a_clear_panel_error(alice, team):
+async def test_connection_refused_is_a_clear_panel_error(alice, team, settings):
     from playground.teams.models import Branch
     from tests.conftest import free_port
 
+    port = free_port()
+    settings.GATEWAY_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+
     def make():
-        b = Branch(team=team, name="Dead", base_url=f"http://127.0.0.1:{free_port()}", created_by=alice)
+        b = Branch(team=team, name="Dead", base_url=f"http://127.0.0.1:{port}", created_by=alice)
         b.set_token(TOKEN)
         b.save()
         return b

@@ -173,7 +173,8 @@ async def test_an_event_named_error_raises_even_with_a_plain_text_payload():
     body = chunk({"content": "partial"}) + "event: error\ndata: upstream went away\n\n"
     exc, _ = await run_error(sse_handler(body))
 
-    assert (exc.code, exc.message) == ("stream_error", "upstream went away")
+    # Text that is not an error envelope is never shown (see _message_from).
+    assert (exc.code, exc.message) == ("stream_error", "The gateway reported an error mid-stream.")
 
 
 async def test_a_body_ending_without_done_or_finish_reason_is_a_stream_cut():
@@ -338,8 +339,12 @@ def test_error_from_body_reads_every_envelope_shape(status, payload, code, messa
     ("body", "message"),
     [
         (b"", "The gateway answered HTTP 502 with no error message."),
-        (b"Bad Gateway\n", "Bad Gateway"),
-        (b"<html><body>nginx</body></html>", "<html><body>nginx</body></html>"),
+        # A body that is not a gateway error envelope is never shown: a URL pointed at
+        # another service must not read back what it answers.
+        (b"Bad Gateway\n", "The gateway answered HTTP 502 with no error message."),
+        (b"<html><body>nginx</body></html>", "The gateway answered HTTP 502 with no error message."),
+        (b'"-ERR unknown command"', "The gateway answered HTTP 502 with no error message."),
+        (b'{"version": "7.2", "secret": "s3"}', "The gateway answered HTTP 502 with no error message."),
     ],
 )
 def test_error_from_body_copes_with_bodies_that_are_not_json(body, message):

@@ -321,7 +321,8 @@ def gated_simulator():
     proc.wait(timeout=10)
 
 
-def test_a_branch_sync_records_the_listed_and_enabled_models(branch, gated_simulator):
+def test_a_branch_sync_records_the_listed_and_enabled_models(branch, gated_simulator, settings):
+    settings.GATEWAY_ALLOWED_HOSTS = [gated_simulator.removeprefix("http://")]
     branch.base_url = gated_simulator
     branch.save()
     output = sync("--branch", str(branch.code))

@@ -39,10 +39,29 @@ def test_http_is_refused_for_hosts_not_listed():
     assert "must use https" in refusal("http://8.8.8.8")
 
 
-def test_http_is_allowed_for_listed_hosts(settings):
-    settings.GATEWAY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+def test_http_is_allowed_for_listed_host_and_port_pairs(settings):
+    settings.GATEWAY_ALLOWED_HOSTS = ["127.0.0.1:8001", "localhost:8001", "[::1]:8002"]
     assert validate_base_url("http://127.0.0.1:8001") == "http://127.0.0.1:8001"
     assert validate_base_url("http://localhost:8001/") == "http://localhost:8001"
+    assert validate_base_url("http://[::1]:8002") == "http://[::1]:8002"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:6379", "http://127.0.0.1:5432", "https://127.0.0.1", "http://[::1]:8001"]
+)
+def test_other_ports_of_a_listed_host_are_refused(settings, url):
+    settings.GATEWAY_ALLOWED_HOSTS = ["127.0.0.1:8001", "localhost:8001"]
+    message = refusal(url)
+    assert "must use https" in message or "loopback" in message
+
+
+def test_a_bare_host_allows_port_443_only(settings):
+    settings.GATEWAY_ALLOWED_HOSTS = ["127.0.0.1"]
+    assert validate_base_url("https://127.0.0.1") == "https://127.0.0.1"
+    assert validate_base_url("https://127.0.0.1:443/v1") == "https://127.0.0.1:443/v1"
+    assert "loopback" in refusal("https://127.0.0.1:6379")
+    assert "must use https" in refusal("http://127.0.0.1:6379")
+    assert "must use https" in refusal("http://127.0.0.1")
 
 
 def test_loopback_is_refused_when_not_listed(settings):

@@ -1,0 +1,44 @@
+"""Settings read from the environment, each in a fresh process (settings are read once)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-for-the-check-0123456789-abcdef",
+    "PLAYGROUND_TOKEN_KEYS": "q0cc2vtnvkQ1Rh6Hq0z0tQW7H3bXkq1t4dYx9w1r5Yk=",
+}
+DEMO = {"DJANGO_DEBUG": "1"}
+# Variables the test run sets (tests/settings.py) that would hide the defaults under test.
+UNSET = ("GATEWAY_ALLOWED_HOSTS", "PLAYGROUND_DEMO", "DATABASE_URL", "REDIS_URL", "SIMULATOR_URL", "STATIC_ROOT")
+
+
+def settings_of(env, *names):
+    """{name: value} of playground.settings under `env` (str() of anything not JSON)."""
+    base = {k: v for k, v in os.environ.items() if k not in UNSET}
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "playground.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_demo_mode_allows_the_simulator_host_and_port_only():
+    values = settings_of({**DEMO, "SIMULATOR_URL": "http://127.0.0.1:8123"}, "GATEWAY_ALLOWED_HOSTS")
+    assert values["GATEWAY_ALLOWED_HOSTS"] == ["127.0.0.1:8123"]
+
+
+def test_production_allows_no_private_gateway_unless_listed():
+    assert settings_of(PRODUCTION, "GATEWAY_ALLOWED_HOSTS") == {"GATEWAY_ALLOWED_HOSTS": []}

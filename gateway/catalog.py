@@ -24,9 +24,6 @@ from .quirks import (
     QUIRK_BOOL_FIELDS,
     QUIRK_DEFAULTS,
     REFUSABLE_PARAMS,
-    infer,
-    infer_endpoints,
-    infer_provider,
     normalize_model_id,
 )
 
@@ -58,7 +55,7 @@ class _Invalid(ValueError):
     pass
 
 
-def _fail(label, name, problem):
+def fail(label, name, problem):
     raise _Invalid(f"catalog model {label}: field {name!r} {problem}")
 
 
@@ -67,24 +64,24 @@ def _str(label, entry, name, *, required=False, max_length=None):
     if value is None and not required:
         value = ""
     if not isinstance(value, str):
-        _fail(label, name, f"must be a string, not {type(value).__name__}")
+        fail(label, name, f"must be a string, not {type(value).__name__}")
     if required and not value.strip():
-        _fail(label, name, "is required")
+        fail(label, name, "is required")
     if max_length and len(value) > max_length:
-        _fail(label, name, f"is longer than {max_length} characters")
+        fail(label, name, f"is longer than {max_length} characters")
     return value
 
 
 def _str_list(label, entry, name, *, required=False, allowed=None):
     value = entry.get(name, DEFAULTS.get(name, []))
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        _fail(label, name, "must be a list of strings")
+        fail(label, name, "must be a list of strings")
     if required and not value:
-        _fail(label, name, "must not be empty")
+        fail(label, name, "must not be empty")
     if allowed:
         unknown = [item for item in value if item not in allowed]
         if unknown:
-            _fail(label, name, f"has unknown values {unknown} (allowed: {', '.join(allowed)})")
+            fail(label, name, f"has unknown values {unknown} (allowed: {', '.join(allowed)})")
     return list(value)
 
 
@@ -93,7 +90,7 @@ def _count(label, entry, name):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        _fail(label, name, f"must be a positive integer or null, not {value!r}")
+        fail(label, name, f"must be a positive integer or null, not {value!r}")
     return value
 
 
@@ -105,7 +102,7 @@ def _date(label, name, value):
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        _fail(label, name, f"must be an ISO date (YYYY-MM-DD) or null, not {value!r}")
+        fail(label, name, f"must be an ISO date (YYYY-MM-DD) or null, not {value!r}")
 
 
 def _rate(label, name, value):
@@ -113,16 +110,16 @@ def _rate(label, name, value):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        _fail(label, name, f"must be a number or null, not {value!r}")
+        fail(label, name, f"must be a number or null, not {value!r}")
     try:
         # str() first so 0.072 stays 0.072 rather than its binary float expansion.
         rate = Decimal(str(value))
     except InvalidOperation:
-        _fail(label, name, f"must be a number or null, not {value!r}")
+        fail(label, name, f"must be a number or null, not {value!r}")
     if not rate.is_finite() or rate < 0:
-        _fail(label, name, f"must be a non-negative number, not {value!r}")
+        fail(label, name, f"must be a non-negative number, not {value!r}")
     if rate == 0:
-        _fail(label, name, "is 0; use null for an unknown price (0 would mean free)")
+        fail(label, name, "is 0; use null for an unknown price (0 would mean free)")
     return rate
 
 
@@ -130,15 +127,15 @@ def _tiers(label, value):
     if value is None:
         return []
     if not isinstance(value, list):
-        _fail(label, "price.tiers", "must be a list")
+        fail(label, "price.tiers", "must be a list")
     tiers = []
     for i, tier in enumerate(value):
         name = f"price.tiers[{i}]"
         if not isinstance(tier, dict) or not isinstance(tier.get("tier"), dict):
-            _fail(label, name, 'must look like {"tier": {"type": "context", "size": N}, "input": ...}')
+            fail(label, name, 'must look like {"tier": {"type": "context", "size": N}, "input": ...}')
         size = tier["tier"].get("size")
         if tier["tier"].get("type") != "context" or isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            _fail(label, name, "must have tier.type 'context' and a positive integer tier.size")
+            fail(label, name, "must have tier.type 'context' and a positive integer tier.size")
         clean = {"tier": {"type": "context", "size": size}}
         for key in RATE_NAMES:
             if key in tier:
@@ -153,17 +150,17 @@ def _json_number(rate):
     return int(rate) if rate == rate.to_integral_value() else float(rate)
 
 
-def _price(label, entry):
+def parse_price(label, entry):
     price = entry.get("price")
     if price is None:
         price = {}
     if not isinstance(price, dict):
-        _fail(label, "price", "must be an object")
+        fail(label, "price", "must be an object")
     clean = {key: _rate(label, f"price.{key}", price.get(key)) for key in RATE_NAMES}
     clean["tiers"] = _tiers(label, price.get("tiers"))
     source = price.get("source") or ""
     if not isinstance(source, str) or len(source) > 200:
-        _fail(label, "price.source", "must be a string of at most 200 characters")
+        fail(label, "price.source", "must be a string of at most 200 characters")
     clean["source"] = source
     clean["effective"] = _date(label, "price.effective", price.get("effective"))
     return clean
@@ -182,10 +179,10 @@ def parse_entry(entry, position=None):
     label = repr(raw_id) if isinstance(raw_id, str) and raw_id else where
     model_id = _str(label, entry, "id", required=True, max_length=100)
     if model_id != normalize_model_id(model_id) or not ID_RE.match(model_id):
-        _fail(label, "id", "must be the short lowercase id (no databricks- or neon/ prefix, no spaces)")
+        fail(label, "id", "must be the short lowercase id (no databricks- or neon/ prefix, no spaces)")
     kind = entry.get("kind", "chat")
     if kind not in KINDS:
-        _fail(label, "kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+        fail(label, "kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
     parsed = {
         "id": model_id,
         "name": _str(label, entry, "name", required=True, max_length=200),
@@ -201,16 +198,16 @@ def parse_entry(entry, position=None):
         "reasoning_options": entry.get("reasoning_options") or [],
         "release_date": _date(label, "release_date", entry.get("release_date")),
         "notes": _str(label, entry, "notes"),
-        "price": _price(label, entry),
+        "price": parse_price(label, entry),
     }
     if not isinstance(parsed["reasoning_options"], list) or not all(
         isinstance(option, dict) and isinstance(option.get("type"), str) for option in parsed["reasoning_options"]
     ):
-        _fail(label, "reasoning_options", 'must be a list of objects with a "type"')
+        fail(label, "reasoning_options", 'must be a list of objects with a "type"')
     for name in BOOL_FIELDS:
         value = entry.get(name, DEFAULTS[name])
         if not isinstance(value, bool):
-            _fail(label, name, f"must be true or false, not {value!r}")
+            fail(label, name, f"must be true or false, not {value!r}")
         parsed[name] = value
     return parsed
 
@@ -290,7 +287,7 @@ def _row_values(entry, source):
     return values
 
 
-def _price_key(rates, tiers):
+def price_key(rates, tiers):
     """Comparable form of a price, so 1 == 1.000000 and tier floats compare as decimals."""
 
     def dec(value):
@@ -306,7 +303,7 @@ def _price_key(rates, tiers):
 
 
 def _stored_price_key(price_row):
-    return _price_key({key: getattr(price_row, key) for key in RATE_NAMES}, price_row.tiers)
+    return price_key({key: getattr(price_row, key) for key in RATE_NAMES}, price_row.tiers)
 
 
 def _same(a, b):
@@ -364,7 +361,7 @@ def sync_catalog(entries, source, *, model_class=None, price_class=None, today=N
 
 def _record_price(row, entry, source, latest, price_class, today, report):
     price = entry["price"]
-    key = _price_key(price, price["tiers"])
+    key = price_key(price, price["tiers"])
     if latest is None:
         if all(value is None for value in key[0]) and not key[1]:
             return  # Nothing known yet: no history to start.
@@ -389,175 +386,3 @@ def _record_price(row, entry, source, latest, price_class, today, report):
 def seed(model_class=None, price_class=None, path=None):
     """Load catalog.json into the database (used by migration 0002; safe to run again)."""
     return sync_catalog(load_catalog(path), "gateway/catalog.json", model_class=model_class, price_class=price_class)
-
-
-# ---- The public catalog format: neon.com/models.json and models.dev's api.json ----------
-# Shape in docs/gateway.md, "The model catalog and prices". Converted into catalog.json entries so one validator
-# (parse_entry) and one sync (sync_catalog) serve both.
-
-
-# models.dev's `context_over_200k` is a context tier under another name.
-CONTEXT_OVER_200K = 200_000
-
-
-def _models_object(payload):
-    """The {"<id>": model} object of any accepted wrapping: {"neon": {...}}, {"models": {...}} or a provider."""
-    if not isinstance(payload, dict):
-        raise ValueError(f"expected a JSON object, not {type(payload).__name__}")
-    if isinstance(payload.get("neon"), dict):
-        payload = payload["neon"]
-    if "models" not in payload:
-        raise ValueError('no "models" object (expected {"neon": {"models": {...}}} or {"models": {...}})')
-    models = payload["models"]
-    if isinstance(models, list):
-        # A list of models with their ids inside is unambiguous too.
-        keyed = {}
-        for position, model in enumerate(models):
-            if not isinstance(model, dict) or not isinstance(model.get("id"), str):
-                raise ValueError(f'model #{position}: must be an object with an "id"')
-            keyed[model["id"]] = model
-        return keyed
-    if not isinstance(models, dict):
-        raise ValueError(f'"models" must be an object keyed by model id, not {type(models).__name__}')
-    return models
-
-
-def _object(label, model, name):
-    value = model.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        _fail(label, name, f"must be an object, not {type(value).__name__}")
-    return value
-
-
-def _public_rate(value):
-    # models.dev writes 0 where no price is published; 0 would read as free here, so it is unknown.
-    if value == 0 and not isinstance(value, bool):
-        return None
-    return value
-
-
-def _public_price(label, cost):
-    price = {key: _public_rate(cost.get(key)) for key in RATE_NAMES}
-    tiers = cost.get("tiers")
-    if tiers is None:
-        tiers = []
-    if not isinstance(tiers, list):
-        _fail(label, "cost.tiers", "must be a list")
-    tiers = [
-        {name: _public_rate(value) for name, value in tier.items()} if isinstance(tier, dict) else tier
-        for tier in tiers
-    ]
-    over = cost.get("context_over_200k")
-    if over is not None:
-        if not isinstance(over, dict):
-            _fail(label, "cost.context_over_200k", "must be an object")
-        sizes = {(tier.get("tier") or {}).get("size") for tier in tiers if isinstance(tier, dict)}
-        if CONTEXT_OVER_200K not in sizes:
-            rates = {key: _public_rate(over[key]) for key in RATE_NAMES if key in over}
-            tiers.append({"tier": {"type": "context", "size": CONTEXT_OVER_200K}, **rates})
-    price["tiers"] = tiers
-    return price
-
-
-def _public_count(value):
-    # models.dev writes 0 for an unpublished limit.
-    return None if value == 0 and not isinstance(value, bool) else value
-
-
-def _flag(model, public_name, name):
-    # Absent or null: the catalog default (a missing `released` is true, docs/gateway.md).
-    value = model.get(public_name)
-    return DEFAULTS[name] if value is None else value
-
-
-def _from_public_model(key, model):
-    if not isinstance(model, dict):
-        raise ValueError(f"catalog model {key!r}: must be an object, not {type(model).__name__}")
-    raw_id = model.get("id", key)
-    if not isinstance(raw_id, str) or not raw_id.strip():
-        raise ValueError(f"catalog model {key!r}: field 'id' must be a non-empty string")
-    model_id = normalize_model_id(raw_id)
-    label = repr(model_id)
-    kind = "embedding" if model.get("type") == "embedding" else "chat"
-    provider = model.get("provider")
-    # A per-model provider *object* is an SDK override (npm package, URL), not the lab.
-    if not isinstance(provider, str) or not provider.strip():
-        provider = infer_provider(model_id)
-    provider = provider.strip().lower()
-    modalities = _object(label, model, "modalities")
-    limit = _object(label, model, "limit")
-    output_modalities = modalities.get("output")
-    if output_modalities is None:
-        output_modalities = ["embedding"] if kind == "embedding" else ["text"]
-    entry = {
-        "id": model_id,
-        "name": model.get("name") or model_id,
-        "provider": provider,
-        "family": model.get("family") or "",
-        "kind": kind,
-        "input_modalities": modalities.get("input") if modalities.get("input") is not None else ["text"],
-        "output_modalities": output_modalities,
-        "context_window": _public_count(limit.get("context")),
-        "max_output": _public_count(limit.get("output")),
-        "endpoints": infer_endpoints(model_id, provider, kind),
-        "tools": _flag(model, "tool_call", "tools"),
-        "reasoning": _flag(model, "reasoning", "reasoning"),
-        "reasoning_options": model.get("reasoning_options") or [],
-        "temperature": _flag(model, "temperature", "temperature"),
-        "open_weights": _flag(model, "open_weights", "open_weights"),
-        "release_date": model.get("release_date") or None,
-        # A missing `released` means released (docs/gateway.md, "The model catalog and prices").
-        "released": _flag(model, "released", "released"),
-        "price": _public_price(label, _object(label, model, "cost")),
-        # What the model accepts beyond `temperature`: not in the public format, so guessed
-        # from the id (a model already stored keeps its own, see fill_from_stored).
-        **infer(model_id),
-    }
-    # Validated here so an error names the source's model, not a later sync step.
-    parse_entry(entry)
-    return entry
-
-
-def from_models_dev(payload):
-    """catalog.json entries (without `notes`, which the public format lacks) from a public catalog.
-
-    Raises ValueError naming the problem: no models object, a model with a bad field.
-    """
-    models = _models_object(payload)
-    if not models:
-        raise ValueError('the "models" object is empty')
-    entries = []
-    seen = set()
-    for key, model in models.items():
-        entry = _from_public_model(key, model)
-        if entry["id"] in seen:
-            raise ValueError(f"catalog model {entry['id']!r}: listed twice (with and without a prefix?)")
-        seen.add(entry["id"])
-        entries.append(entry)
-    return entries
-
-
-def fill_from_stored(entries, rows, today):
-    """Fill in what the public format lacks from the rows already stored (GatewayModel by id).
-
-    The hand-written notes are kept. A price that did not change keeps its source and date,
-    so a sync of the same figures changes nothing; a changed or new price is dated today,
-    the day it was seen.
-    """
-    for entry in entries:
-        row = rows.get(entry["id"])
-        entry.setdefault("notes", row.notes if row else "")
-        if row is not None:
-            entry.update({name: getattr(row, name) for name in QUIRK_DEFAULTS})
-        price = entry["price"]
-        stored = None
-        if row is not None:
-            stored = _price_key({key: getattr(row, f"price_{key}") for key in RATE_NAMES}, row.price_tiers)
-        clean = _price(repr(entry["id"]), entry)
-        if stored is not None and stored == _price_key(clean, clean["tiers"]):
-            price["source"], price["effective"] = row.price_source, row.price_effective
-        elif not price.get("effective"):
-            price["effective"] = today
-    return entries

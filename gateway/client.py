@@ -16,7 +16,6 @@ from . import quirks
 from . import stream as events
 from .redact import Redactor
 
-NEON_CHAT_PATH = "/ai-gateway/mlflow/v1"
 NEON_DIALECT_PATHS = {
     "chat_completions": "/ai-gateway/mlflow/v1",
     "openai_responses": "/ai-gateway/openai/v1",

@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -29,7 +30,7 @@ def index(request):
     known = {m.id for m in models}
     # From the Models page: ?models=a,b,c (with JavaScript) or ?models=a&models=b (without).
     wanted = [normalize_model_id(m.strip()) for v in request.GET.getlist("models") for m in v.split(",") if m.strip()]
-    selected = [m for m in wanted if m in known][:8] or [m for m in DEFAULT_MODELS if m in known]
+    selected = [m for m in wanted if m in known][: settings.RUN_MAX_MODELS] or [m for m in DEFAULT_MODELS if m in known]
     providers = {}
     for model in models:
         providers.setdefault(model.provider, []).append(model)
@@ -41,6 +42,7 @@ def index(request):
             "providers": sorted(providers.items()),
             "selected": selected,
             "show_team": len({b.team_id for b in branches}) > 1,
+            "max_models": settings.RUN_MAX_MODELS,
         },
     )
 

@@ -1,8 +1,8 @@
 """What a branch may hold: a gateway base URL that is safe to call, a Neon branch id.
 
-The base URL is checked when it is saved and again before each outbound call (the
-compare consumer and the branch check use `avalidate_base_url`), because a host's DNS
-can change after it was saved. This is the guard against server-side request forgery: a
+The base URL is checked when it is saved and again before each outbound call (run
+start in compare/runs.py, the branch check, sync_models), because a host's DNS can
+change after it was saved. This is the guard against server-side request forgery: a
 branch owner must not make the server call its own network.
 """
 

@@ -21,8 +21,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
 
+from playground.compare.access import get_completion_for_user
 from playground.compare.models import Completion
-from playground.teams.access import get_completion_for_user, get_team_for_user, memberships_for_user
+from playground.teams.access import get_team_for_user, memberships_for_user
 
 from . import charts, export, summary
 from .filters import PERIODS, UsageFilters, choices

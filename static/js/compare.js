@@ -18,7 +18,7 @@
   const voteBar = document.getElementById("vote-bar");
   const voteChoices = document.getElementById("vote-choices");
   const voteResult = document.getElementById("vote-result");
-  const maxModels = Number(root.dataset.maxModels || 8);
+  const maxModels = Number(root.dataset.maxModels);
   const ACK_EVERY = 16;
 
   let socket = null;

@@ -9,7 +9,7 @@
   const status = document.getElementById("compare-status");
   const button = document.getElementById("compare-button");
   const filters = document.getElementById("catalog-filter");
-  const max = parseInt(form.dataset.max, 10) || 8;
+  const max = parseInt(form.dataset.max, 10);
   const hint = status ? status.textContent : "";
   // Selection in click order; it survives filtering, so a model filtered out stays selected.
   const selected = [];

@@ -12,10 +12,11 @@ from django.core.management import CommandError, call_command
 
 from gateway import catalog as gateway_catalog
 from gateway import client as gateway_client_module
-from gateway.catalog import from_models_dev, load_catalog
+from gateway.catalog import load_catalog
 from gateway.client import GatewayError, fetch_json
 from gateway.models import GatewayModel, ModelPrice
 from gateway.pricing import RATE_NAMES
+from gateway.public_catalog import from_models_dev
 from playground.teams.models import Branch
 from tests.conftest import TOKEN, free_port, start_daphne
 

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from gateway import catalog, client
+from gateway import catalog, client, public_catalog
 from gateway.models import GatewayModel
 from gateway.pricing import RATE_NAMES
 from playground.http import gateway_client
@@ -84,7 +84,7 @@ class Command(BaseCommand):
                 raise CommandError(exc.message) from None
             where = url
         try:
-            entries = catalog.from_models_dev(payload)
+            entries = public_catalog.from_models_dev(payload)
         except ValueError as exc:
             raise CommandError(f"{where}: {exc}") from None
         source = f"{where} ({timezone.localdate().isoformat()})"
@@ -94,7 +94,7 @@ class Command(BaseCommand):
 
     def _sync(self, entries, source):
         before = _rows()
-        catalog.fill_from_stored(entries, GatewayModel.objects.in_bulk(), timezone.localdate())
+        public_catalog.fill_from_stored(entries, GatewayModel.objects.in_bulk(), timezone.localdate())
         try:
             report = catalog.sync_catalog(entries, source)
         except ValueError as exc:

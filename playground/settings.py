@@ -253,6 +253,10 @@ GATEWAY_RETRY_AFTER_MAX = env_float("GATEWAY_RETRY_AFTER_MAX", 3.0)
 RUN_MAX_MODELS = env_int("RUN_MAX_MODELS", 8)
 RUN_MAX_MESSAGE_BYTES = env_int("RUN_MAX_MESSAGE_BYTES", 512 * 1024)
 RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
+# Limits per Compare socket: frames a client may send per second (a burst of twice that),
+# and frames the server may have queued or sent without the client acknowledging them.
+WS_MAX_FRAMES_PER_SECOND = env_int("WS_MAX_FRAMES_PER_SECOND", 20)
+WS_MAX_UNACKED_FRAMES = env_int("WS_MAX_UNACKED_FRAMES", 4096)
 
 LOGGING = {
     "version": 1,

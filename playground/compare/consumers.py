@@ -3,13 +3,21 @@
 `receive_json` never awaits a stream: Channels handles one message at a time, so a
 stop or a disconnect would otherwise wait for the whole answer. Each model's stream is
 a task kept in `self.tasks`; disconnect cancels and awaits them all.
+
+Whatever fails, the streams do not outlive the socket: a frame that breaks its handler
+gets an `error` frame, any other failure closes the socket, and every way out (disconnect,
+a close by the server, the server cancelling the consumer) cancels every stream and
+waits for each to write its row.
 """
 
 import asyncio
 import json
 import logging
+import time
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
@@ -17,6 +25,32 @@ from . import runs, writes
 from .relay import Outbox, relay_completion
 
 log = logging.getLogger(__name__)
+
+
+# Close codes the server uses (a server may send 1000 or 3000-4999). README.md lists them.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FLOOD = 4008  # more frames a second than WS_MAX_FRAMES_PER_SECOND
+CLOSE_TOO_LARGE = 4009  # a frame larger than RUN_MAX_MESSAGE_BYTES
+CLOSE_SERVER_ERROR = 4011  # the server failed; the socket's runs were stopped and logged
+CLOSE_NOT_READING = 4013  # more than WS_MAX_UNACKED_FRAMES frames unacknowledged
+
+
+class FrameBudget:
+    """A token bucket: `rate` frames a second on average, bursts of twice that."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.burst = self.tokens = 2 * rate
+        self.at = time.monotonic()
+
+    def take(self):
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def refusal(exc):
@@ -29,30 +63,81 @@ def refusal(exc):
 
 
 class CompareConsumer(AsyncJsonWebsocketConsumer):
+    tasks: dict = {}  # completion code -> task (per instance once connected)
+    waiters: set = set()  # one per run: holds its slot, starts its streams, sends run.done
+    outbox = None
+    closing = False
+    closer = None  # the task closing the socket when the outbox overflows
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the server cancels the consumer or it failed: no stream outlives it.
+            await self.stop_everything()
+            if self.closer is not None:
+                await asyncio.gather(self.closer, return_exceptions=True)
+
+    async def dispatch(self, message):
+        try:
+            await super().dispatch(message)
+        except (StopConsumer, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("compare socket failed handling %s", message.get("type"))
+            await self.abort(CLOSE_SERVER_ERROR, "The server failed; your runs were stopped and logged.")
+            raise StopConsumer from None
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
-        self.tasks = {}  # completion code -> task
+        self.tasks = {}
         self.run_tasks = {}  # run code -> set of completion codes
-        self.waiters = set()  # one per run: holds its slot, starts its streams, sends run.done
-        self.outbox = Outbox(self.send_json)
+        self.waiters = set()
+        self.budget = FrameBudget(settings.WS_MAX_FRAMES_PER_SECOND)
+        self.outbox = Outbox(self.send_json, limit=settings.WS_MAX_UNACKED_FRAMES, on_overflow=self.overflowed)
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # Decode here rather than in receive_json: a malformed frame gets an error frame,
         # and the socket stays open.
+        if self.closing:
+            return
+        data = text_data if text_data is not None else bytes_data or b""
+        limit = settings.RUN_MAX_MESSAGE_BYTES
+        # Characters are at most as many as bytes: encode only when it can matter.
+        if len(data) > limit or (len(data) * 4 > limit and isinstance(data, str) and len(data.encode()) > limit):
+            await self.abort(CLOSE_TOO_LARGE, f"A frame may be at most {limit // 1024} KiB.")
+            return
+        content = None
+        if text_data is not None:
+            try:
+                content = json.loads(text_data)
+            except (ValueError, RecursionError):
+                content = None
+        # An ack that acknowledges new frames is free (there are at most as many as frames
+        # sent); every other frame spends from the socket's budget.
+        free = isinstance(content, dict) and content.get("type") == "ack" and self.outbox.ack(content.get("frames"))
+        if not free and not self.budget.take():
+            await self.abort(
+                CLOSE_FLOOD, f"More than {settings.WS_MAX_FRAMES_PER_SECOND} frames a second; the socket is closed."
+            )
+            return
+        if free:
+            return
         if text_data is None:
             await self.send_error("Frames are JSON text.")
-            return
-        try:
-            content = json.loads(text_data)
-        except ValueError:
+        elif content is None and text_data.strip() != "null":
             await self.send_error("That frame is not valid JSON.")
-            return
-        await self.receive_json(content)
+        else:
+            try:
+                await self.receive_json(content)
+            except Exception:
+                log.exception("compare socket: a %s frame failed", type(content).__name__)
+                await self.send_error("The server could not handle that frame.")
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
@@ -64,11 +149,15 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         elif kind == "stop":
             self.stop(content)
         elif kind == "ack":
-            self.outbox.ack(content.get("frames"))
+            frames = content.get("frames")
+            if not isinstance(frames, int) or isinstance(frames, bool) or frames < 0:
+                await self.send_error("ack needs frames, the number of frames received.")
         elif kind == "ping":
             self.outbox.frame({"type": "pong"})
-        else:
+        elif isinstance(kind, str) and len(kind) <= 40:
             await self.send_error(f"Unknown frame type {kind!r}.")
+        else:
+            await self.send_error("Unknown frame type.")
 
     async def send_error(self, message, **extra):
         self.outbox.frame({"type": "error", "message": message, **extra})
@@ -95,6 +184,9 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                 await self.stream_run(prepared)
         except runs.RunError as exc:
             await self.send_error(str(exc))
+        except Exception:
+            log.exception("a run of user %s failed", self.user.pk)
+            await self.send_error("The run failed on the server; what it streamed is logged.")
 
     async def stream_run(self, prepared):
         run, completions = prepared.run, prepared.completions
@@ -123,6 +215,11 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             self.run_tasks.pop(run_code, None)
+            unfinished = [task for task in tasks if not task.done()]
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
         known = [c.cost for c in completions if c.cost is not None]
         self.outbox.frame(
             {
@@ -154,14 +251,41 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         await self.stop_everything()
 
+    def overflowed(self):
+        """The outbox passed its bound: the client does not read (or ack) what it is sent."""
+        self.closer = asyncio.create_task(
+            self.abort(
+                CLOSE_NOT_READING,
+                f"More than {settings.WS_MAX_UNACKED_FRAMES} frames were not acknowledged; "
+                "the socket is closed and its runs were stopped.",
+            )
+        )
+
+    async def abort(self, code, reason):
+        """Close the socket with a code and a reason, stopping and logging its runs."""
+        if self.closing:
+            return
+        self.closing = True
+        log.warning(
+            "closing compare socket of user %s with %s (%s); stopping %s stream(s)",
+            getattr(getattr(self, "user", None), "pk", None),
+            code,
+            reason,
+            len(self.tasks),
+        )
+        # Every row is written before the close goes out.
+        await self.stop_everything()
+        # The reason also as a frame: not every server passes a close reason on.
+        await self.send_json({"type": "error", "message": reason, "close": code})
+        await self.close(code=code, reason=reason)
+
     async def stop_everything(self):
         """Cancel every stream and every run of this socket and wait for them: each stream
         writes its row as it ends. Safe to call more than once."""
-        pending = [*getattr(self, "tasks", {}).values(), *getattr(self, "waiters", ())]
+        pending = [*self.tasks.values(), *self.waiters]
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        outbox = getattr(self, "outbox", None)
-        if outbox is not None:
-            await outbox.close()
+        if self.outbox is not None:
+            await self.outbox.close()

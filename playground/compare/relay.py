@@ -40,7 +40,7 @@ class Outbox:
     them, so a panel's text always precedes its end.
     """
 
-    def __init__(self, send_json):
+    def __init__(self, send_json, limit=None, on_overflow=None):
         self._send_json = send_json
         self._pending = {}  # completion code -> [text parts, reasoning parts]
         self._control = deque()
@@ -48,9 +48,30 @@ class Outbox:
         self._closed = False
         self.sent = 0
         self.acked = None  # None until the client acks: flow control is opt-in
+        # One bound on every frame of this socket, queued here or sent and not acknowledged
+        # (a client that never acks acknowledges nothing): past it, on_overflow() is called
+        # once and nothing more is queued.
+        self.limit = limit
+        self._on_overflow = on_overflow
+        self.overflowed = False
         self._task = asyncio.create_task(self._run())
 
+    @property
+    def outstanding(self):
+        return self.sent - (self.acked or 0) + len(self._control) + len(self._pending)
+
+    def _check(self):
+        if self.limit is not None and not self.overflowed and self.outstanding > self.limit:
+            self.overflowed = True
+            self._pending.clear()
+            self._control.clear()
+            if self._on_overflow is not None:
+                self._on_overflow()
+        return not self.overflowed
+
     def delta(self, code, text=None, reasoning=None):
+        if self.overflowed or self._closed:
+            return
         buf = self._pending.get(code)
         if buf is None:
             buf = self._pending[code] = ([], [])
@@ -58,16 +79,26 @@ class Outbox:
             buf[0].append(text)
         if reasoning:
             buf[1].append(reasoning)
-        self._wake.set()
+        if self._check():
+            self._wake.set()
 
     def frame(self, frame):
+        if self.overflowed or self._closed:
+            return
         self._control.append(frame)
-        self._wake.set()
+        if self._check():
+            self._wake.set()
 
     def ack(self, frames):
-        if isinstance(frames, int) and frames >= 0:
-            self.acked = min(frames, self.sent)
+        """Returns whether the ack acknowledged frames not acknowledged before."""
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 0:
+            return False
+        frames = min(frames, self.sent)
+        advanced = self.acked is None or frames > self.acked
+        if advanced:
+            self.acked = frames
             self._wake.set()
+        return advanced
 
     def _window_open(self):
         return self.acked is None or self.sent - self.acked < ACK_WINDOW
@@ -76,7 +107,7 @@ class Outbox:
         while not self._closed:
             await self._wake.wait()
             self._wake.clear()
-            while (self._pending or self._control) and self._window_open():
+            while (self._pending or self._control) and self._window_open() and not self._closed:
                 # Take the buffered deltas and the control frames queued so far together:
                 # every delta of a completion whose end is queued is in this batch.
                 pending, self._pending = self._pending, {}
@@ -89,11 +120,14 @@ class Outbox:
                         frame["reasoning"] = "".join(reasoning)
                     await self._send(frame)
                 for _ in range(ends):
+                    if not self._control:  # cleared by an overflow meanwhile
+                        break
                     await self._send(self._control.popleft())
 
     async def _send(self, frame):
         self.sent += 1
-        await self._send_json(frame)
+        if self._check():
+            await self._send_json(frame)
 
     async def close(self):
         self._closed = True

@@ -109,7 +109,9 @@ def parse_run_frame(frame: dict) -> RunRequest:
         raise RunError(f"The messages are larger than the limit of {settings.RUN_MAX_MESSAGE_BYTES // 1024} KiB.")
     if not any(m["role"] == "user" and m["content"].strip() for m in clean_messages):
         raise RunError("Write a user message to send.")
-    return RunRequest(branch, clean_models, clean_messages, parse_params(frame.get("params") or {}))
+    return RunRequest(
+        branch, clean_models, clean_messages, parse_params({} if frame.get("params") is None else frame["params"])
+    )
 
 
 def parse_params(params) -> dict:
@@ -131,7 +133,7 @@ def parse_params(params) -> dict:
             raise RunError(f"{key} must be a number.")
         try:
             number = kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999, or an int of 400 digits
             raise RunError(f"{key} must be a number.") from None
         if kind is int and number != value and not (isinstance(value, str) and str(number) == value.strip()):
             raise RunError(f"{key} must be a whole number.")

@@ -89,3 +89,32 @@ async def test_a_client_that_never_acks_is_not_throttled():
         await settle()
     await outbox.close()
     assert len(sock.frames) == ACK_WINDOW * 3
+
+
+async def test_past_its_bound_the_outbox_reports_once_and_queues_nothing_more():
+    sock = SlowSocket()
+    overflows = []
+    outbox = Outbox(sock.send, limit=10, on_overflow=lambda: overflows.append(1))
+    for _ in range(30):
+        outbox.frame({"type": "pong"})
+        await settle()
+    await outbox.close()
+    # A client that never acks acknowledges nothing: the eleventh frame passes the bound.
+    assert len(sock.frames) == 10
+    assert overflows == [1]
+
+
+async def test_deltas_held_for_a_slow_acker_merge_and_never_pass_the_bound():
+    sock = SlowSocket()
+    overflows = []
+    # A batch in flight may pass the window by one frame per panel, and each panel holds one.
+    outbox = Outbox(sock.send, limit=ACK_WINDOW + 2 * 8, on_overflow=lambda: overflows.append(1))
+    outbox.ack(0)
+    for i in range(3000):
+        outbox.delta(f"panel-{i % 8}", text="y")
+        if i % 10 == 0:
+            await asyncio.sleep(0)
+    await settle()
+    await outbox.close()
+    assert overflows == []
+    assert ACK_WINDOW <= len(sock.frames) < ACK_WINDOW + 8

@@ -179,11 +179,7 @@ def child(args):
         ),
     ]
     if usage:
-        rows.append(time_request("usage: last 30 days, first log page", "usage", client, "/usage/?period=30d", args.n))
-        rows.append(time_request("usage: last 7 days", "usage", client, "/usage/?period=7d", args.n))
-        older = older_page_url(client)
-        if older:
-            rows.append(time_request("usage: 30 days, an older log page", "usage", client, older, args.n))
+        rows += usage_rows(client, branch, args.n)
     result = {
         "database": "postgresql" if connection.vendor == "postgresql" else connection.vendor,
         "catalog_models": GatewayModel.objects.listed().count(),
@@ -217,81 +213,154 @@ def make_user():
     return user, branch
 
 
+def _fast_insert(model, columns, rows):
+    """Insert rows (tuples in `columns` order, values ready for the database) fast: COPY on
+    PostgreSQL, executemany on SQLite. Every other column gets its model default, prepared once,
+    so fields other apps add later do not break the bench."""
+    from django.db import connection
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.column not in columns]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in fields)
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        defaults = tuple(Jsonb(v.adapted) if hasattr(v, "adapted") else v for v in defaults)
+    names = [*columns, *(f.column for f in fields)]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row + defaults)
+        else:
+            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+            batch = []
+            for row in rows:
+                batch.append(row + defaults)
+                if len(batch) == 20000:
+                    cursor.executemany(sql, batch)
+                    batch = []
+            if batch:
+                cursor.executemany(sql, batch)
+
+
 def fill_usage(user, branch, count):
-    """`count` finished requests over the last 90 days, and the UsageDaily rows record() would have made."""
+    """`count` finished requests over the last 90 days by two people on two branches, and the
+    UsageDaily rows record() would have made (histograms included). Bulk: COPY / executemany."""
+    import uuid
     from collections import defaultdict
-    from datetime import timedelta
+    from datetime import UTC, timedelta
     from decimal import Decimal
 
-    from django.db import transaction
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from playground.compare.models import Completion, Run
+    from playground.teams.models import Branch, Membership
     from playground.usage.models import UsageDaily
+    from playground.usage.rollup import tps_bucket, ttft_bucket
 
     started_at = time.perf_counter()
     rng = random.Random(7)
-    models = ["gpt-5-mini", "gpt-5-nano", "claude-haiku-4-5", "claude-sonnet-4-6", "gemini-2-5-flash", "gpt-oss-120b"]
+    models = {
+        "gpt-5-mini": "chat_completions",
+        "gpt-5-nano": "chat_completions",
+        "claude-haiku-4-5": "chat_completions",
+        "claude-sonnet-4-6": "anthropic_messages",
+        "gemini-2-5-flash": "chat_completions",
+        "gpt-5-1-codex-mini": "openai_responses",
+    }
+    model_names = list(models)
     team = branch.team
+    other_user = get_user_model().objects.create_user("bench2", "bench2@example.com", "bench-password")
+    Membership.objects.create(team=team, user=other_user)
+    other_branch = Branch(team=team, name="Staging", base_url="https://ep-bench-2.neon.tech")
+    other_branch.set_token("nt_live_bench_not_a_real_token_000000001")
+    other_branch.save()
+    people, branches = [user.pk, other_user.pk], [branch.pk, other_branch.pk]
     now = timezone.now()
     span = 90 * 24 * 3600
-    rollups = defaultdict(lambda: defaultdict(Decimal))
-    batch = 5000
+    postgres = connection.vendor == "postgresql"
+
+    def when(value):
+        # psycopg adapts aware datetimes; Django stores SQLite datetimes as naive UTC text.
+        return value if postgres else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+    def code():
+        value = uuid.uuid4()
+        return value if postgres else value.hex
+
+    n_runs = max(1, count // 10)
     with transaction.atomic():
-        runs = Run.objects.bulk_create(
-            [Run(team=team, user=user, branch=branch, messages=[], params={}) for _ in range(max(1, count // 4))],
-            batch_size=batch,
+        _fast_insert(
+            Run,
+            ["code", "team_id", "user_id", "branch_id", "messages", "params", "created"],
+            ((code(), team.pk, user.pk, branch.pk, "[]", "{}", when(now)) for _ in range(n_runs)),
         )
-        for offset in range(0, count, batch):
-            rows = []
-            for i in range(offset, min(offset + batch, count)):
+        first_run = Run.objects.order_by("id").values_list("id", flat=True).first()
+        rollups = defaultdict(lambda: defaultdict(int))
+        columns = [
+            "code", "run_id", "team_id", "user_id", "branch_id", "model", "endpoint", "status", "http_status",
+            "started", "first_token_at", "finished", "prompt_tokens", "completion_tokens", "cached_tokens",
+            "reasoning_tokens", "cost", "cost_source", "output_text",
+        ]  # fmt: skip
+
+        def rows():
+            for i in range(count):
                 started = now - timedelta(seconds=rng.randrange(span))
-                error = rng.random() < 0.03
-                prompt, completion = rng.randrange(20, 4000), rng.randrange(1, 1200)
-                cost = None if error else Decimal(prompt * 25 + completion * 200) / Decimal(10**9)
-                model = rng.choice(models)
-                rows.append(
-                    Completion(
-                        run=runs[i % len(runs)],
-                        team=team,
-                        user=user,
-                        branch=branch,
-                        model=model,
-                        status=Completion.Status.ERROR if error else Completion.Status.OK,
-                        http_status=429 if error else 200,
-                        started=started,
-                        finished=started + timedelta(milliseconds=rng.randrange(200, 9000)),
-                        prompt_tokens=None if error else prompt,
-                        completion_tokens=None if error else completion,
-                        cost=cost,
-                        cost_source=Completion.CostSource.NOT_BILLED if error else Completion.CostSource.COMPUTED,
-                        output_text="" if error else "Benchmark answer.",
-                    )
-                )
-                day = rollups[(timezone.localdate(started), model)]
-                day["requests"] += 1
-                day["errors"] += 1 if error else 0
-                day["prompt_tokens"] += 0 if error else prompt
-                day["completion_tokens"] += 0 if error else completion
-                day["cost"] += cost or 0
-            Completion.objects.bulk_create(rows, batch_size=batch)
+                roll = rng.random()
+                error = roll < 0.03
+                estimated = 0.03 <= roll < 0.04
+                model = model_names[i % len(model_names)]
+                person, place = people[i % 2], branches[(i // 2) % 2]
+                prompt, out = rng.randrange(20, 4000), rng.randrange(1, 1200)
+                cached, reasoning = prompt // 4, out // 5
+                ttft = int(rng.lognormvariate(6, 0.6))
+                total_ms = ttft + rng.randrange(200, 9000)
+                cost = None if error else Decimal(prompt * 25 + out * 200) / Decimal(10**9)
+                status = "error" if error else "ok"
+                source = "not_billed" if error else "estimated" if estimated else "computed"
+                first = None if error else started + timedelta(milliseconds=ttft)
+                yield (
+                    code(), first_run + i % n_runs, team.pk, person, place, model, models[model], status,
+                    429 if error else 200, when(started), None if first is None else when(first),
+                    when(started + timedelta(milliseconds=total_ms)), None if error else prompt,
+                    None if error else out, None if error else cached, None if error else reasoning,
+                    None if cost is None else str(cost), source, "" if error else "Benchmark answer.",
+                )  # fmt: skip
+                key = (timezone.localdate(started), person, place, model, models[model], status, source)
+                r = rollups[key]
+                r["requests"] += 1
+                if error:
+                    r["errors"] += 1
+                    continue
+                r["prompt_tokens"] += prompt
+                r["completion_tokens"] += out
+                r["cached_tokens"] += cached
+                r["reasoning_tokens"] += reasoning
+                r["cost"] += cost
+                r["estimated"] += 1 if estimated else 0
+                r[ttft_bucket(ttft)] += 1
+                r[tps_bucket(out / ((total_ms - ttft) / 1000))] += 1
+
+        _fast_insert(Completion, columns, rows())
         UsageDaily.objects.bulk_create(
             [
                 UsageDaily(
                     team=team,
                     day=day,
-                    user=user,
-                    branch=branch,
+                    user_id=person,
+                    branch_id=place,
                     model=model,
-                    requests=int(v["requests"]),
-                    errors=int(v["errors"]),
-                    prompt_tokens=int(v["prompt_tokens"]),
-                    completion_tokens=int(v["completion_tokens"]),
-                    cost=v["cost"],
-                )
-                for (day, model), v in rollups.items()
+                    endpoint=endpoint,
+                    status=status,
+                    cost_source=source,
+                    **values,
+                )  # fmt: skip
+                for (day, person, place, model, endpoint, status, source), values in rollups.items()
             ],
-            batch_size=batch,
+            batch_size=5000,
         )
     _analyze()
     return {"rows": count, "rollups": len(rollups), "seconds": time.perf_counter() - started_at}
@@ -303,6 +372,49 @@ def _analyze():
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+def usage_rows(client, branch, n):
+    """Every Usage view and filter, timed."""
+    slug = branch.team.slug
+    code = branch.code
+    views = [
+        ("usage: last 30 days, first log page", "/usage/?period=30d"),
+        ("usage: last 7 days", "/usage/?period=7d"),
+        ("usage: custom 90 days", "/usage/?period=custom&from={d90}&to={today}"),
+        ("usage: filter model", "/usage/?period=30d&model=gpt-5-mini"),
+        ("usage: filter branch", f"/usage/?period=30d&branch={code}"),
+        ("usage: filter person", "/usage/?period=30d&person=bench2"),
+        ("usage: filter status=error", "/usage/?period=30d&status=error"),
+        ("usage: filter cost_source=estimated", "/usage/?period=30d&cost_source=estimated"),
+        ("usage: filter endpoint=openai_responses", "/usage/?period=30d&endpoint=openai_responses"),
+        ("usage: all filters at once", f"/usage/?period=30d&model=gpt-5-mini&branch={code}&person=bench&status=ok"),
+        ("usage: group by branch", "/usage/?period=30d&group=branch"),
+        ("usage: group by person", "/usage/?period=30d&group=person"),
+        ("usage: group by day, 90 days", "/usage/?period=custom&from={d90}&to={today}&group=day"),
+        ("usage: htmx fragment (filter swap)", "/usage/?period=30d&model=gpt-5-nano"),
+        ("usage: chart spend, 30 days", "/usage/charts/spend.svg?period=30d"),
+        ("usage: chart tokens, 30 days", "/usage/charts/tokens.svg?period=30d"),
+        ("usage: chart TTFT p50, 30 days", "/usage/charts/ttft.svg?period=30d"),
+        ("usage: chart error rate, 30 days", "/usage/charts/errors.svg?period=30d"),
+        ("usage: data quality, 30 days", "/usage/quality/?period=30d"),
+        ("usage: meters (budgets + last minute)", "/usage/meters/?"),
+    ]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    rows = []
+    for name, url in views:
+        url = url.format(d90=(today - timedelta(days=89)).isoformat(), today=today.isoformat())
+        url += f"&team={slug}"
+        headers = {"HX-Request": "true"} if "htmx" in name else None
+        rows.append(time_request(name, "usage", client, url, n, headers=headers))
+    older = older_page_url(client)
+    if older:
+        rows.append(time_request("usage: 30 days, an older log page", "usage", client, older, n))
+    return rows
 
 
 def older_page_url(client):

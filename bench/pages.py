@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "pages.json"
-PG_NAME = "bench_pages"
+PG_NAME = f"bench_pages_{os.getpid()}"
 HEADLINE = "/models/?input=image&max_input=1&min_context=1000000"
 BUDGETS = {"models": 50.0, "usage": 100.0}
 
@@ -73,7 +73,12 @@ def run_child(backend, args, env_extra):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="timed requests per page (default 200)")
-    parser.add_argument("--usage-rows", type=int, default=200_000, help="Completion rows for the usage page")
+    parser.add_argument(
+        "--usage-rows",
+        type=int,
+        default=1_000_000,
+        help="Completion rows for the usage page (10,000,000 for the large run)",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only, even if DATABASE_URL is set")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -242,6 +242,9 @@ _simulator = urlsplit(SIMULATOR_URL)
 GATEWAY_ALLOWED_HOSTS = env_list(
     "GATEWAY_ALLOWED_HOSTS", f"{_simulator.hostname}:{_simulator.port or 80}" if DEMO_MODE else ""
 )
+# /metrics (Prometheus): off unless a bearer token or caller addresses (IPs or CIDRs) are set.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
 GATEWAY_CONNECT_TIMEOUT = env_float("GATEWAY_CONNECT_TIMEOUT", 10.0)
 # Read timeout between two chunks of a stream (reasoning models can be silent a while).
 GATEWAY_READ_TIMEOUT = env_float("GATEWAY_READ_TIMEOUT", 120.0)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from playground.teams import views as team_views
+from playground.usage.metrics import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="compare:index", permanent=False)),
@@ -13,4 +14,5 @@ urlpatterns = [
     path("models/", include("playground.catalog.urls")),
     path("usage/", include("playground.usage.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]

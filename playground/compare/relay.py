@@ -15,6 +15,7 @@ from django.db import transaction
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_completion
 from gateway.redact import Redactor
+from playground import metrics
 from playground.http import gateway_client
 
 from . import lifecycle, writes
@@ -146,6 +147,7 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
     status, error = Completion.Status.OK, None
     lifecycle.track(code, lambda: ("".join(completion.text_parts), "".join(completion.reasoning_parts)))
     retried = False
+    metrics.streams_open.inc()
     try:
         while True:
             try:
@@ -206,6 +208,8 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
         log.exception("relay failed for completion %s (model %s)", code, completion.model)
         status = Completion.Status.ERROR
         error = GatewayError(None, "internal_error", "The playground failed while relaying this answer.")
+    finally:
+        metrics.streams_open.dec()
     completion.apply_result(status, error, prompt_text=prompt_text(completion.run.messages))
     redact_row(completion, gateway.token)
     if saved is not None:

@@ -1,9 +1,71 @@
-"""Placeholder replaced by the metrics part."""
+"""Metrics counted when a request ends (a receiver of completion_finished) and at run start,
+and the /metrics view: off unless METRICS_TOKEN (a bearer token) is set or the caller's address
+is in METRICS_ALLOWED_IPS."""
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from playground import metrics as m
+
+ERROR_STATUSES = {"error", "interrupted"}
 
 
-def runs_refused(reason):
-    pass
+def runs_refused(limit):
+    m.runs_refused.labels(limit).inc()
 
 
-def runs_warned(reason):
-    pass
+def runs_warned(limit):
+    m.runs_warned.labels(limit).inc()
+
+
+def on_completion_finished(sender, completion, **kwargs):
+    """Receiver of compare's completion_finished: a handful of increments per request."""
+    model = completion.model
+    m.requests_finished.labels(model, completion.status).inc()
+    # The live record holds its deltas in parts (Completion.plan): their number is the chunks.
+    chunks = len(getattr(completion, "text_parts", ())) + len(getattr(completion, "reasoning_parts", ()))
+    if chunks:
+        m.chunks_relayed.inc(chunks)
+    if completion.first_token_at is not None:
+        m.ttft_seconds.labels(model).observe((completion.first_token_at - completion.started).total_seconds())
+    if completion.finished is not None:
+        m.upstream_seconds.labels(model).observe((completion.finished - completion.started).total_seconds())
+    if completion.status in ERROR_STATUSES:
+        kind = completion.error_code or (str(completion.http_status) if completion.http_status else completion.status)
+        m.errors.labels(kind[:40]).inc()
+
+
+def _allowed(request):
+    token = settings.METRICS_TOKEN
+    if token:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
+            return True
+    if settings.METRICS_ALLOWED_IPS:
+        try:
+            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return False
+        for entry in settings.METRICS_ALLOWED_IPS:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+@require_GET
+@never_cache
+def metrics_view(request):
+    """The process's metrics in the Prometheus text format; a 404 for anyone not allowed (and
+    for everyone when neither setting is set), so the endpoint does not show it exists."""
+    if not _allowed(request):
+        raise Http404("Not found")
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -28,10 +28,11 @@ run: $(VENV)/.installed
 	$(PY) manage.py simulate_gateway --port $(SIM_PORT) & \
 	PLAYGROUND_DEMO=1 $(PY) -m daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
-# The whole suite: SQLite and the in-memory layer by default; DATABASE_URL / REDIS_URL switch.
+# The whole suite (lint, types, migrations, tests): SQLite and the in-memory layer by default; DATABASE_URL / REDIS_URL switch.
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -q
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -136,7 +137,7 @@ def _tiers(label, value):
         size = tier["tier"].get("size")
         if tier["tier"].get("type") != "context" or isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             fail(label, name, "must have tier.type 'context' and a positive integer tier.size")
-        clean = {"tier": {"type": "context", "size": size}}
+        clean: dict[str, Any] = {"tier": {"type": "context", "size": size}}
         for key in RATE_NAMES:
             if key in tier:
                 rate = _rate(label, f"{name}.{key}", tier[key])
@@ -330,7 +331,7 @@ def sync_catalog(entries, source, *, model_class=None, price_class=None, today=N
     report = SyncReport(source=source)
     with transaction.atomic():
         existing = {row.id: row for row in model_class.objects.all()}
-        latest = {}
+        latest: dict[str, Any] = {}
         for price_row in price_class.objects.order_by("model_id", "-effective_from"):
             latest.setdefault(price_row.model_id, price_row)
         # A data migration passes a historical model, which may lack fields added later.

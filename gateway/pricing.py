@@ -8,6 +8,7 @@ rate. All arithmetic is Decimal; prices are USD per 1M tokens.
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 MILLION = Decimal(1_000_000)
 # The rates a price has, per 1M tokens: the one list of them (catalog, overrides, forms, snapshots).
@@ -33,11 +34,11 @@ class Buckets:
     reasoning: int = 0  # informational: already inside `output`
 
     @property
-    def prompt_size(self):
+    def prompt_size(self) -> int:
         """Tokens of the prompt, used to choose a context tier."""
         return self.input + self.input_audio + self.cache_read + self.cache_write
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in BUCKET_RATES}
 
 
@@ -52,7 +53,7 @@ class Tokens:
     reasoning: int | None
 
 
-def _int(value):
+def _int(value: object) -> int | None:
     # json.loads accepts NaN and Infinity; int() of either raises, so they count as "not sent".
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -61,12 +62,12 @@ def _int(value):
     return max(int(value), 0)
 
 
-def _detail(usage, outer, inner):
+def _detail(usage: dict[str, Any], outer: str, inner: str) -> int | None:
     details = usage.get(outer)
     return _int(details.get(inner)) if isinstance(details, dict) else None
 
 
-def tokens(usage: dict | None, dialect: str = "chat_completions") -> Tokens:
+def tokens(usage: dict[str, Any] | None, dialect: str = "chat_completions") -> Tokens:
     """The reported counts in the request log's terms (prompt includes cache, as in OpenAI)."""
     if not usage:
         return Tokens(None, None, None, None, None)
@@ -93,7 +94,7 @@ def tokens(usage: dict | None, dialect: str = "chat_completions") -> Tokens:
     )
 
 
-def buckets(usage: dict | None, dialect: str = "chat_completions") -> Buckets | None:
+def buckets(usage: dict[str, Any] | None, dialect: str = "chat_completions") -> Buckets | None:
     """Exclusive buckets from a usage object; None when it has no token counts at all."""
     if not usage:
         return None
@@ -129,15 +130,15 @@ def buckets(usage: dict | None, dialect: str = "chat_completions") -> Buckets | 
     )
 
 
-def _dec(value):
+def _dec(value: object) -> Decimal | None:
     if value is None or value == "":
         return None
     return Decimal(str(value))
 
 
-def rates_for(price: dict, prompt_size: int) -> dict:
+def rates_for(price: dict[str, Any], prompt_size: int) -> dict[str, Any]:
     """The per-1M rates that apply, with the context tier chosen by prompt size."""
-    rates = {key: _dec(price.get(key)) for key in RATE_NAMES}
+    rates: dict[str, Any] = {key: _dec(price.get(key)) for key in RATE_NAMES}
     tier_label = None
     best = -1
     for tier in price.get("tiers") or ():
@@ -152,7 +153,7 @@ def rates_for(price: dict, prompt_size: int) -> dict:
     return rates
 
 
-def cost(b: Buckets | None, price: dict | None):
+def cost(b: Buckets | None, price: dict[str, Any] | None) -> tuple[Decimal | None, list[dict[str, Any]]]:
     """(total, lines) for the buckets at the price; total is None when a rate is unknown."""
     if b is None or not price:
         return None, []

@@ -9,7 +9,9 @@ Messages name their events, so their parsers take (SSE event name, payload):
 `AnthropicEvents()` instance per stream.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -26,7 +28,7 @@ class ReasoningDelta:
 class Usage:
     """The usage object as the gateway sent it (the last non-null one wins)."""
 
-    raw: dict
+    raw: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -34,15 +36,18 @@ class Finish:
     reason: str
 
 
+Event = TextDelta | ReasoningDelta | Usage | Finish
+
+
 class StreamPayloadError(Exception):
     """An `error` object inside an SSE event: the stream failed after it started."""
 
-    def __init__(self, payload):
+    def __init__(self, payload: object) -> None:
         super().__init__("error event in stream")
         self.payload = payload
 
 
-def _reasoning_text(part):
+def _reasoning_text(part: dict[str, Any]) -> str:
     """Reasoning parts come as `text`, `summary[].text` or `content[].text` (gpt-oss, Gemini 3)."""
     if isinstance(part.get("text"), str):
         return part["text"]
@@ -54,7 +59,7 @@ def _reasoning_text(part):
     return "".join(pieces)
 
 
-def _content_events(content):
+def _content_events(content: object) -> Iterator[Event]:
     if isinstance(content, str):
         if content:
             yield TextDelta(content)
@@ -73,7 +78,7 @@ def _content_events(content):
                 yield TextDelta(part["text"])
 
 
-def chat_events(chunk):
+def chat_events(chunk: object) -> Iterator[Event]:
     """Events of one `chat.completion.chunk`."""
     if not isinstance(chunk, dict):
         return
@@ -105,7 +110,7 @@ RESPONSES_INCOMPLETE_REASONS = {"max_output_tokens": "length"}
 RESPONSES_TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-def event_type(event_name, payload):
+def event_type(event_name: str | None, payload: object) -> str | None:
     """The event's type: its SSE `event:` name, else the payload's own `type`.
 
     httpx-sse reports an absent `event:` line as "message", the SSE default.
@@ -115,15 +120,15 @@ def event_type(event_name, payload):
     return payload.get("type") if isinstance(payload, dict) else None
 
 
-def _responses_finish(kind, response):
+def _responses_finish(kind: str, response: dict[str, Any]) -> str:
     details = response.get("incomplete_details")
     reason = details.get("reason") if isinstance(details, dict) else None
     if kind == "response.incomplete" or response.get("status") == "incomplete":
-        return RESPONSES_INCOMPLETE_REASONS.get(reason, reason or "length")
+        return RESPONSES_INCOMPLETE_REASONS.get(str(reason), reason or "length")
     return "stop"
 
 
-def responses_events(event_name, payload):
+def responses_events(event_name: str | None, payload: object) -> Iterator[Event]:
     """Events of one Responses stream event."""
     if not isinstance(payload, dict):
         return
@@ -168,10 +173,10 @@ class AnthropicEvents:
     as dialect "anthropic_messages").
     """
 
-    def __init__(self):
-        self.usage = {}
+    def __init__(self) -> None:
+        self.usage: dict[str, Any] = {}
 
-    def __call__(self, event_name, payload):
+    def __call__(self, event_name: str | None, payload: object) -> Iterator[Event]:
         if not isinstance(payload, dict):
             return
         kind = event_type(event_name, payload)
@@ -204,7 +209,7 @@ class AnthropicEvents:
                 yield Usage(dict(self.usage))
             delta = payload.get("delta")
             reason = delta.get("stop_reason") if isinstance(delta, dict) else None
-            if reason:
+            if isinstance(reason, str) and reason:
                 yield Finish(ANTHROPIC_STOP_REASONS.get(reason, reason))
         elif kind == "error":
             raise StreamPayloadError(payload)

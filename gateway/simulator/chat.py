@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+from typing import Any
 
 from ..quirks import lookup
 from .faults import fault_response, shape2, shape3, unsupported
@@ -90,7 +91,7 @@ def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, 
     text = "".join(answer_pieces(base, user_text, count))
     reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
     reasoning_tokens = len(reasoning.split())
-    content = text
+    content: str | list[dict[str, Any]] = text
     if reasoning:
         content = [
             {"type": "reasoning", "summary": [{"type": "summary_text", "text": reasoning}]},

@@ -81,7 +81,7 @@ UPPER_WORDS = {"gpt": "GPT", "oss": "OSS", "glm": "GLM", "gte": "GTE", "en": "EN
 
 def display_name(model_id):
     """ "gpt-5-4-mini" -> "GPT-5.4 Mini", "claude-sonnet-4-5" -> "Claude Sonnet 4.5"."""
-    words = []
+    words: list[str] = []
     for part in model_id.split("-"):
         if part.isdigit() and words and words[-1][-1:].isdigit():
             words[-1] += "." + part

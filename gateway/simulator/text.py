@@ -4,6 +4,7 @@ import functools
 import hashlib
 import random
 import re
+from typing import Any
 
 from .models import normal
 
@@ -81,7 +82,7 @@ def prompt_tokens_of(messages):
 
 def find_directives(messages, model):
     """Directives from every message's text that apply to `model`."""
-    found = {"fault": None, "ttft_ms": None, "interval_ms": None, "chunks": None, "cached": None}
+    found: dict[str, Any] = {"fault": None, "ttft_ms": None, "interval_ms": None, "chunks": None, "cached": None}
     base = normal(model)
     for message in messages:
         if not isinstance(message, dict):

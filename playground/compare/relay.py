@@ -8,6 +8,8 @@ written when its request ends (it was created when the run started).
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +23,7 @@ from playground.http import gateway_client
 from . import lifecycle, writes
 from .models import Completion
 from .rendering import render_markdown
-from .runs import prompt_text
+from .runs import Gateway, prompt_text
 from .signals import completion_finished
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 # With flow control on (the client acks), at most this many frames are in flight; beyond
 # that, deltas are coalesced per panel until the client catches up.
 ACK_WINDOW = 64
+
+Frame = dict[str, Any]
 
 
 class Outbox:
@@ -41,14 +45,19 @@ class Outbox:
     them, so a panel's text always precedes its end.
     """
 
-    def __init__(self, send_json, limit=None, on_overflow=None):
+    def __init__(
+        self,
+        send_json: Callable[[Frame], Awaitable[None]],
+        limit: int | None = None,
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
         self._send_json = send_json
-        self._pending = {}  # completion code -> [text parts, reasoning parts]
-        self._control = deque()
+        self._pending: dict[str, tuple[list[str], list[str]]] = {}  # completion code -> (text parts, reasoning parts)
+        self._control: deque[Frame] = deque()
         self._wake = asyncio.Event()
         self._closed = False
         self.sent = 0
-        self.acked = None  # None until the client acks: flow control is opt-in
+        self.acked: int | None = None  # None until the client acks: flow control is opt-in
         # One bound on every frame of this socket, queued here or sent and not acknowledged
         # (a client that never acks acknowledges nothing): past it, on_overflow() is called
         # once and nothing more is queued.
@@ -58,10 +67,10 @@ class Outbox:
         self._task = asyncio.create_task(self._run())
 
     @property
-    def outstanding(self):
+    def outstanding(self) -> int:
         return self.sent - (self.acked or 0) + len(self._control) + len(self._pending)
 
-    def _check(self):
+    def _check(self) -> bool:
         if self.limit is not None and not self.overflowed and self.outstanding > self.limit:
             self.overflowed = True
             self._pending.clear()
@@ -70,7 +79,7 @@ class Outbox:
                 self._on_overflow()
         return not self.overflowed
 
-    def delta(self, code, text=None, reasoning=None):
+    def delta(self, code: str, text: str | None = None, reasoning: str | None = None) -> None:
         if self.overflowed or self._closed:
             return
         buf = self._pending.get(code)
@@ -83,14 +92,14 @@ class Outbox:
         if self._check():
             self._wake.set()
 
-    def frame(self, frame):
+    def frame(self, frame: Frame) -> None:
         if self.overflowed or self._closed:
             return
         self._control.append(frame)
         if self._check():
             self._wake.set()
 
-    def ack(self, frames):
+    def ack(self, frames: object) -> bool:
         """Returns whether the ack acknowledged frames not acknowledged before."""
         if isinstance(frames, bool) or not isinstance(frames, int) or frames < 0:
             return False
@@ -101,10 +110,10 @@ class Outbox:
             self._wake.set()
         return advanced
 
-    def _window_open(self):
+    def _window_open(self) -> bool:
         return self.acked is None or self.sent - self.acked < ACK_WINDOW
 
-    async def _run(self):
+    async def _run(self) -> None:
         while not self._closed:
             await self._wake.wait()
             self._wake.clear()
@@ -114,7 +123,7 @@ class Outbox:
                 pending, self._pending = self._pending, {}
                 ends = len(self._control)
                 for code, (text, reasoning) in pending.items():
-                    frame = {"type": "delta", "completion": code}
+                    frame: Frame = {"type": "delta", "completion": code}
                     if text:
                         frame["text"] = "".join(text)
                     if reasoning:
@@ -125,19 +134,21 @@ class Outbox:
                         break
                     await self._send(self._control.popleft())
 
-    async def _send(self, frame):
+    async def _send(self, frame: Frame) -> None:
         self.sent += 1
         if self._check():
             await self._send_json(frame)
 
-    async def close(self):
+    async def close(self) -> None:
         self._closed = True
         self._wake.set()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def relay_completion(completion: Completion, gateway, outbox: Outbox, saved=None):
+async def relay_completion(
+    completion: Completion, gateway: Gateway, outbox: Outbox, saved: Awaitable[Any] | None = None
+) -> None:
     """Stream one model's answer to the outbox, then write its row and send its final frame.
 
     `completion` is the live record of the request (see `Completion.plan`): the stream
@@ -233,7 +244,7 @@ async def relay_completion(completion: Completion, gateway, outbox: Outbox, save
     outbox.frame(final_frame(completion))
 
 
-def redact_row(completion: Completion, token):
+def redact_row(completion: Completion, token: str) -> None:
     """A second belt, once per request: the client already scrubs the token from all it yields."""
     redact = Redactor(token)
     completion.output_text = redact.text(completion.output_text)
@@ -245,7 +256,7 @@ def redact_row(completion: Completion, token):
     completion.usage_raw = redact.value(completion.usage_raw)
 
 
-def final_frame(completion: Completion):
+def final_frame(completion: Completion) -> Frame:
     """The `completion.done` or `completion.error` frame of a finished request."""
     cost = None if completion.cost is None else str(completion.cost)
     if completion.status == Completion.Status.ERROR:
@@ -278,7 +289,7 @@ def final_frame(completion: Completion):
     }
 
 
-def _usage_frame(completion):
+def _usage_frame(completion: Completion) -> Frame:
     return {
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,
@@ -287,7 +298,7 @@ def _usage_frame(completion):
     }
 
 
-def _save(completion):
+def _save(completion: Completion) -> None:
     # One transaction with the receivers' writes (the rollup): a write retried after a database
     # outage never counts a request twice.
     with transaction.atomic():

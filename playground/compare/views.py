@@ -15,8 +15,6 @@ from playground.teams.models import Branch, Membership
 
 from . import runs, snippets, votes
 
-DEFAULT_MODELS = ["gpt-5-mini", "claude-haiku-4-5"]
-
 
 @login_required
 def index(request):
@@ -30,7 +28,8 @@ def index(request):
     known = {m.id for m in models}
     # From the Models page: ?models=a,b,c (with JavaScript) or ?models=a&models=b (without).
     wanted = [normalize_model_id(m.strip()) for v in request.GET.getlist("models") for m in v.split(",") if m.strip()]
-    selected = [m for m in wanted if m in known][: settings.RUN_MAX_MODELS] or [m for m in DEFAULT_MODELS if m in known]
+    # Nothing ticked otherwise: compare.js then restores the person's last choice.
+    selected = [m for m in wanted if m in known][: settings.RUN_MAX_MODELS]
     providers = {}
     for model in models:
         providers.setdefault(model.provider, []).append(model)

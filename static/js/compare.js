@@ -20,6 +20,7 @@
   const voteResult = document.getElementById("vote-result");
   const maxModels = Number(root.dataset.maxModels);
   const ACK_EVERY = 16;
+  const ESTIMATED = new Set(["estimated", "partly_estimated"]);
 
   let socket = null;
   let received = 0;
@@ -37,7 +38,25 @@
     count.textContent = `${chosen} / ${maxModels}`;
     boxes().forEach((b) => { b.disabled = !b.checked && chosen >= maxModels; });
   }
-  picker.addEventListener("change", updateCount);
+  picker.addEventListener("change", () => {
+    updateCount();
+    remember();
+  });
+  // The person's last choice of models, used when the page opens without one (none came
+  // from the Models page, a prompt or a run: the server ticked nothing).
+  const CHOICE_KEY = "playground.compare.models";
+  function remember() {
+    try {
+      localStorage.setItem(CHOICE_KEY, JSON.stringify(boxes().filter((b) => b.checked).map((b) => b.value)));
+    } catch { /* storage off: nothing to remember */ }
+  }
+  if (!boxes().some((b) => b.checked)) {
+    let last = [];
+    try { last = JSON.parse(localStorage.getItem(CHOICE_KEY) || "[]"); } catch { last = []; }
+    if (Array.isArray(last)) {
+      boxes().forEach((b) => { b.checked = last.includes(b.value) && last.indexOf(b.value) < maxModels; });
+    }
+  }
   filter.addEventListener("input", () => {
     const q = filter.value.trim().toLowerCase();
     picker.querySelectorAll(".model-option").forEach((el) => {
@@ -173,6 +192,10 @@
     panels.clear();
     voteBar.hidden = true;
     grid.dataset.count = String(frame.completions.length);
+    // On a narrow screen the answers are below the form: bring them into view.
+    if (window.matchMedia("(max-width: 900px)").matches) {
+      document.getElementById("panels").scrollIntoView({ block: "start", behavior: "smooth" });
+    }
     grid.classList.toggle("blind", blindRun);
     const t0 = performance.now();
     // Blind: the panels in a random order, labelled A, B, C… until the vote.
@@ -184,9 +207,11 @@
       if (blindRun) {
         el.dataset.label = label;
         el.querySelector(".panel-model").textContent = `Model ${label}`;
+        el.querySelector(".panel-live-model").textContent = `Model ${label}:`;
       } else {
         el.dataset.model = c.model;
         el.querySelector(".panel-model").textContent = c.model;
+        el.querySelector(".panel-live-model").textContent = `${c.model}:`;
       }
       const notes = el.querySelector(".panel-notes");
       for (const n of c.notes || []) {
@@ -200,8 +225,15 @@
         reasoning: el.querySelector(".panel-reasoning"),
         status: el.querySelector(".panel-status"),
         stop: el.querySelector(".panel-stop"),
+        top: el.querySelector(".panel-top"),
+        body: el.querySelector(".panel-body"),
+        estimated: false,
       };
       p.stop.addEventListener("click", () => send({ type: "stop", completion: c.id }));
+      p.top.addEventListener("click", () => {
+        p.body.scrollTop = 0;
+        p.body.focus({ preventScroll: true });
+      });
       panels.set(c.id, p);
       grid.append(el);
     });
@@ -232,9 +264,11 @@
       p.reasoning.querySelector("pre").append(frame.reasoning);
     }
     if (frame.text) {
+      // Follow the stream while the reader is at the bottom; leave them where they scrolled to.
+      const body = p.body;
+      const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
       p.text.append(frame.text);
-      const body = p.el.querySelector(".panel-body");
-      if (body.scrollHeight - body.scrollTop - body.clientHeight < 40) body.scrollTop = body.scrollHeight;
+      if (atBottom) body.scrollTop = body.scrollHeight;
     }
   }
 
@@ -245,15 +279,17 @@
     finishPanel(p, cancelled ? "stopped" : "done", cancelled ? "badge-warn" : "badge-ok");
     if (frame.html && !cancelled) {
       // Server-rendered markdown, sanitised there (markdown-it + nh3).
+      const atBottom = p.body.scrollHeight - p.body.scrollTop - p.body.clientHeight < 24;
       p.text.innerHTML = frame.html;
+      if (atBottom) p.body.scrollTop = p.body.scrollHeight;
       p.text.classList.add("markdown");
     }
     if (frame.ttft_ms != null) setStat(p, ".s-ttft", fmtMs(frame.ttft_ms));
     if (frame.latency_ms != null) setStat(p, ".s-latency", fmtMs(frame.latency_ms));
-    setStat(p, ".s-speed", frame.tokens_per_s != null ? `${frame.tokens_per_s} tok/s` : "–");
+    setStat(p, ".s-speed", frame.tokens_per_s != null ? `${frame.tokens_per_s} tok/s` : "—");
     const u = frame.usage;
     const reasoningNote = u && u.reasoning_tokens ? ` (${u.reasoning_tokens} reasoning)` : "";
-    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens ?? "?"}${reasoningNote}` : "unavailable");
+    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens ?? "?"}${reasoningNote}` : estimatedTokens(frame.cost_lines));
     const thinking = p.reasoning.querySelector("pre").textContent;
     if (thinking) {
       const count = u && u.reasoning_tokens ? `${u.reasoning_tokens} tokens` : `~${Math.max(1, Math.round(thinking.length / 4))} tokens, estimated`;
@@ -301,7 +337,9 @@
     runEnded();
     summary.hidden = false;
     const n = panels.size;
-    const cost = frame.cost != null ? `$${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
+    // A total that includes an estimate is an estimate: "~" as on the panels.
+    const estimated = Array.from(panels.values()).some((p) => p.estimated);
+    const cost = frame.cost != null ? `${estimated ? "~" : ""}${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
     summary.textContent = `${n} model${n === 1 ? "" : "s"} · total cost ${cost}`;
     summary.dataset.full = summary.textContent;
     if (blindRun) {
@@ -428,6 +466,7 @@
       const model = models[p.id] || p.model;
       p.el.dataset.model = model;
       p.el.querySelector(".panel-model").textContent = `${p.label} · ${model}`;
+      p.el.querySelector(".panel-live-model").textContent = `${model}:`;
     }
     summary.textContent = summary.dataset.full || "";
   }
@@ -435,7 +474,9 @@
   // ---- helpers --------------------------------------------------------------
   function finishPanel(p, label, badge, message) {
     p.done = true;
-    p.stop.disabled = true;
+    p.stop.hidden = true;
+    // After the end, a long answer can be scrolled back to its start in one step.
+    requestAnimationFrame(() => { p.top.hidden = p.body.scrollHeight <= p.body.clientHeight; });
     setStatus(p, label, badge);
     if (message) {
       const box = p.el.querySelector(".panel-error");
@@ -471,8 +512,9 @@
       el.title = title;
       return;
     }
-    el.textContent = `${source === "estimated" ? "~" : ""}$${fmtCost(cost)}`;
-    const parts = [source === "estimated" ? "Estimated: the gateway sent no usage, tokens were counted locally." : "Computed from the gateway's usage."];
+    p.estimated = ESTIMATED.has(source);
+    el.textContent = `${p.estimated ? "~" : ""}${fmtCost(cost)}`;
+    const parts = [p.estimated ? "Estimated: the gateway sent no usage, tokens were counted locally." : "Computed from the gateway's usage."];
     for (const line of lines || []) {
       parts.push(`${line.bucket}: ${line.tokens} tokens × $${line.rate}/1M${line.tier ? ` (${line.tier})` : ""}`);
     }
@@ -498,11 +540,22 @@
   function fmtMs(ms) {
     return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
   }
+  // As the Usage pages write a cost: $1,234.50; $0.000123 (to the millionth); $0.00.
   function fmtCost(cost) {
     const n = Number(cost);
-    if (n === 0) return "0";
-    if (n < 0.01) return n.toPrecision(3);
-    return n.toFixed(4);
+    if (n === 0) return "$0.00";
+    if (Math.abs(n) >= 1) return `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+    if (Math.abs(n) < 0.000001) return "<$0.000001";
+    const [whole, fraction = ""] = n.toFixed(6).replace(/0+$/, "").split(".");
+    return `$${whole}.${fraction.padEnd(2, "0")}`;
+  }
+  // Tokens the gateway did not report, as counted locally for the estimated cost.
+  function estimatedTokens(lines) {
+    const count = (bucket) => (lines || []).find((l) => l.bucket === bucket)?.tokens;
+    const input = count("input");
+    const output = count("output");
+    if (input == null && output == null) return "unavailable";
+    return `~${input ?? "?"} / ~${output ?? "?"}`;
   }
 
   connect();

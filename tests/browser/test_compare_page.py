@@ -30,7 +30,7 @@ def test_a_two_model_comparison_streams_and_both_panels_finish(logged_in, artifa
         expect(panels.nth(i)).to_have_attribute("data-status", "done", timeout=15000)
         expect(panels.nth(i).locator(".panel-text")).not_to_be_empty()
         expect(panels.nth(i).locator(".s-cost")).to_contain_text("$")
-        expect(panels.nth(i).locator(".s-tokens")).not_to_have_text("–")
+        expect(panels.nth(i).locator(".s-tokens")).not_to_have_text("—")
     # Finished answers are rendered markdown (the simulator's text has a list and bold).
     expect(panels.nth(0).locator(".panel-text.markdown")).to_have_count(1)
     expect(page.locator("#run-summary")).to_contain_text("2 models")
@@ -78,7 +78,7 @@ def test_the_usage_page_lists_the_runs(logged_in, artifacts):
     page = logged_in
     page.goto("/usage/")
     expect(page.locator("table").first).to_be_visible()
-    expect(page.get_by_text("gpt-5-mini").first).to_be_visible()
+    expect(page.locator("td", has_text="gpt-5-mini").first).to_be_visible()
     page.screenshot(path=artifacts / "usage.png", full_page=True)
     page.locator("td.usage-time a").first.click()
     expect(page.get_by_text("How the cost was worked out")).to_be_visible()

@@ -2,8 +2,9 @@
 screen, no serious or critical axe-core violation, a visible focus on every control reached
 with Tab, and a full-page screenshot in test-artifacts/pages/ for a person to look at.
 
-A new page is one line in SCREENS: a path, or for a page about one object a path and the
-link on it that leads there.
+A new page is one line in SCREENS: its URL name and path, or for a page about one object a
+path and the link on it that leads there. test_every_page_of_the_app_is_in_the_list fails
+until a new URL is listed there or in NOT_PAGES.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.urls import URLResolver, get_resolver
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -41,7 +43,7 @@ def open_filters(page):
 
 @dataclass(frozen=True)
 class Screen:
-    name: str
+    name: str  # the URL name, with a suffix when one page is shown in several states
     path: str
     follow: str | None = None  # a link on `path` that leads to the page (pages of one object)
     signed_in: bool = True
@@ -51,17 +53,30 @@ class Screen:
 SCREENS = [
     Screen("login", "/accounts/login/", signed_in=False),
     Screen("signup", "/accounts/signup/", signed_in=False),
-    Screen("compare", "/compare/"),
-    Screen("compare-run", "/compare/", then=run_a_prompt),
-    Screen("models", "/models/"),
-    Screen("models-filtered", "/models/?input=image&max_input=1&min_context=1000000", then=open_filters),
-    Screen("team-prices", "/models/prices/"),
-    Screen("branches", "/branches/"),
-    Screen("branch-edit", "/branches/", follow="a[href$='/edit/']"),
-    Screen("branch-delete", "/branches/", follow="a[href$='/delete/']"),
-    Screen("usage", "/usage/"),
-    Screen("usage-request", "/usage/", follow=".usage-time a"),
+    Screen("compare:index", "/compare/"),
+    Screen("compare:index-run", "/compare/", then=run_a_prompt),
+    Screen("compare:leaderboard", "/compare/leaderboard/"),
+    Screen("catalog:index", "/models/"),
+    Screen("catalog:index-filtered", "/models/?input=image&max_input=1&min_context=1000000", then=open_filters),
+    Screen("catalog:prices", "/models/prices/"),
+    Screen("teams:branches", "/branches/"),
+    Screen("teams:edit", "/branches/", follow="a[href$='/edit/']"),
+    Screen("teams:delete", "/branches/", follow="a[href$='/delete/']"),
+    Screen("usage:index", "/usage/"),
+    Screen("usage:request", "/usage/", follow=".usage-time a"),
+    Screen("usage:quality", "/usage/quality/"),
+    Screen("usage:budgets", "/usage/budgets/"),
 ]
+
+# URL names that are not pages of their own: images, files, fragments, POST-only actions,
+# and Django's own account pages (styled by the admin, not by this app).
+NOT_PAGES = {
+    "compare:leaderboard_chart", "usage:spend_chart", "usage:tokens_chart", "usage:ttft_chart", "usage:errors_chart",
+    "usage:export", "usage:meters",
+    "compare:vote", "teams:check", "catalog:price_remove", "usage:budget_delete", "logout",
+    "password_change", "password_change_done", "password_reset", "password_reset_done", "password_reset_confirm",
+    "password_reset_complete",
+}  # fmt: skip
 
 VIEWPORTS = {
     "desktop": ({"width": 1440, "height": 900}, "light"),
@@ -134,6 +149,22 @@ def screen_page(browser, app_server, signed_in_state, request):
     context.close()
 
 
+def url_names(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace != "admin":
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from url_names(pattern.url_patterns, inner)
+        elif pattern.name:
+            yield namespace + pattern.name
+
+
+def test_every_page_of_the_app_is_in_the_list():
+    listed = {screen.name.split("-")[0] for screen in SCREENS}
+    missing = set(url_names(get_resolver().url_patterns)) - listed - NOT_PAGES
+    assert not missing, f"add these pages to SCREENS (or to NOT_PAGES if they are not pages): {sorted(missing)}"
+
+
 CASES = [(screen, variant) for screen in SCREENS for variant in VIEWPORTS]
 
 
@@ -146,7 +177,7 @@ def test_the_page_fits_the_screen_and_passes_axe(screen_page, artifacts):
     page.evaluate("window.scrollTo(0, 0)")
     folder = artifacts / "pages"
     folder.mkdir(exist_ok=True)
-    page.screenshot(path=folder / f"{screen.name}-{variant}.png", full_page=True)
+    page.screenshot(path=folder / f"{screen.name.replace(':', '-')}-{variant}.png", full_page=True)
 
     scroll_width, client_width = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"

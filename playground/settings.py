@@ -126,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "playground.teams.current.context",
             ],
         },
     },
@@ -251,6 +252,26 @@ GATEWAY_READ_TIMEOUT = env_float("GATEWAY_READ_TIMEOUT", 120.0)
 GATEWAY_MAX_CONNECTIONS = env_int("GATEWAY_MAX_CONNECTIONS", 400)
 # One polite automatic retry on 429 when Retry-After is at most this many seconds.
 GATEWAY_RETRY_AFTER_MAX = env_float("GATEWAY_RETRY_AFTER_MAX", 3.0)
+
+# Mail (team invitations): printed to the console in demo mode, SMTP otherwise.
+if env_str("EMAIL_HOST") or not DEMO_MODE:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env_str("EMAIL_HOST", "localhost"),
+                "port": env_int("EMAIL_PORT", 25),
+                "username": env_str("EMAIL_HOST_USER"),
+                "password": env_secret("EMAIL_HOST_PASSWORD"),
+                "use_tls": env_bool("EMAIL_USE_TLS", False),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "playground@localhost")
+# An invitation link works for this many days unless its maker chooses otherwise.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # Limits on runs.
 RUN_MAX_MODELS = env_int("RUN_MAX_MODELS", 8)

@@ -135,3 +135,11 @@ def branch(team, alice, simulator, catalog):
     b.set_token(TOKEN)
     b.save()
     return b
+
+
+def use_team(client, team):
+    """Choose `team` in the top bar's switcher, as the user would (the session remembers it)."""
+    from django.urls import reverse
+
+    response = client.post(reverse("team:switch"), {"team": team.slug, "next": "/"})
+    assert response.status_code == 302, response.status_code

@@ -16,8 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gateway.models import GatewayModel
 from gateway.pricing import RATE_NAMES
+from playground.teams import audit
 from playground.teams.access import get_membership, get_team_for_user, memberships_for_user
-from playground.teams.models import TeamModelPrice
+from playground.teams.current import current_membership
+from playground.teams.models import AuditEvent, TeamModelPrice
 
 RATE_LABELS = {
     "input": "Input",
@@ -65,7 +67,7 @@ def _team_and_membership(request, slug):
     if slug:
         team = get_team_for_user(request.user, slug)
         return team, get_membership(request.user, team)
-    membership = memberships_for_user(request.user).order_by("-team__personal", "team__name").first()
+    membership = current_membership(request)
     return (membership.team, membership) if membership else (None, None)
 
 
@@ -99,6 +101,8 @@ def prices(request):
                     "created": timezone.now(),
                 },
             )
+            rates = ", ".join(f"{key} {data[key]}" for key in RATE_NAMES if data[key] is not None)
+            audit.record(request, team, AuditEvent.Action.PRICE_SET, f"{data['model']}: {rates} per 1M")
             messages.success(request, f"{team.name} now pays its own price for {data['model']}.")
             return redirect(_prices_url(team))
     elif can_manage:
@@ -136,5 +140,6 @@ def price_remove(request):
         raise PermissionDenied("Only the team's owners and admins can remove prices.")
     deleted, _ = TeamModelPrice.objects.filter(team=team, model_id=request.POST.get("model") or "").delete()
     if deleted:
+        audit.record(request, team, AuditEvent.Action.PRICE_REMOVED, request.POST["model"])
         messages.success(request, f"{team.name} pays the catalog price for {request.POST['model']} again.")
     return redirect(_prices_url(team))

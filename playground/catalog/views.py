@@ -6,6 +6,7 @@ from django.utils.cache import patch_vary_headers
 
 from gateway.models import GatewayModel
 from gateway.pricing import RATE_NAMES
+from playground.teams.current import current_team
 from playground.teams.models import Branch, TeamModelPrice
 
 from .filters import BLENDED_HELP, ENDPOINT_SHORT, SORTS, filter_catalog
@@ -20,15 +21,16 @@ _ROWS_MAX = 2048
 @login_required
 def index(request):
     """The model catalog with filters. The catalog is global: every signed-in user sees it;
-    the branch filter and the price overrides come from the user's own teams only.
+    the branch filter and the price overrides come from the current team only.
 
-    Three queries whatever the filters (see filters.py): the catalog, the user's branches,
-    the user's teams' overrides. An htmx request from the filter form gets the results
+    Four queries whatever the filters (see filters.py): the user's teams, the catalog, the
+    current team's branches and its overrides. An htmx request from the filter form gets the results
     fragment only; a history restore gets the whole page.
     """
     models = list(GatewayModel.objects.listed())
-    branches = list(Branch.objects.for_user(request.user).select_related("team").order_by("team__name", "name"))
-    overrides = list(TeamModelPrice.objects.filter(team__memberships__user=request.user).select_related("team"))
+    team = current_team(request)
+    branches = list(Branch.objects.filter(team=team).select_related("team").order_by("name"))
+    overrides = list(TeamModelPrice.objects.filter(team=team).select_related("team"))
     view = filter_catalog(request.GET, models, branches=branches, overrides=overrides)
     context = {
         "view": view,

@@ -287,7 +287,11 @@ def prepare_run(user, request: RunRequest) -> PreparedRun:
     for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
         for completion in completions:
             completion.notes = [*completion.notes, *(notes or [])]
-    return PreparedRun(run, completions, Gateway(base_url, branch.token()))
+    try:
+        token = branch.token()
+    except ValueError as exc:  # inherits a token no ancestor has
+        raise RunError(f"{branch.name}: {exc}") from None
+    return PreparedRun(run, completions, Gateway(base_url, token))
 
 
 def save_run(run, completions):

@@ -10,19 +10,21 @@ from django.views.decorators.http import require_POST
 
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
-from playground.teams.access import get_team_for_user, memberships_for_user
-from playground.teams.models import Branch, Membership
+from playground.teams.access import get_team_for_user
+from playground.teams.current import current_membership
+from playground.teams.current import memberships as team_memberships
+from playground.teams.models import Branch
 
 from . import runs, snippets, votes
 
 
 @login_required
 def index(request):
-    runnable_teams = Membership.objects.filter(user=request.user).exclude(role=Membership.Role.VIEWER)
-    branches = list(
-        Branch.objects.filter(team__in=runnable_teams.values("team"))
-        .select_related("team")
-        .order_by("team__name", "name")
+    # The current team's branches, when the user's role may run on them.
+    membership = current_membership(request)
+    runnable = membership is not None and membership.can("run")
+    branches = (
+        list(Branch.objects.filter(team=membership.team).select_related("team").order_by("name")) if runnable else []
     )
     models = list(GatewayModel.objects.listed().chat().order_by("provider", "id"))
     known = {m.id for m in models}
@@ -40,7 +42,6 @@ def index(request):
             "branches": branches,
             "providers": sorted(providers.items()),
             "selected": selected,
-            "show_team": len({b.team_id for b in branches}) > 1,
             "max_models": settings.RUN_MAX_MODELS,
         },
     )
@@ -91,11 +92,10 @@ def get_code(request):
 
 
 def _leaderboard_team(request):
-    memberships = sorted(memberships_for_user(request.user), key=lambda m: (m.team.name.lower(), m.team_id))
+    memberships = sorted(team_memberships(request), key=lambda m: (m.team.name.lower(), m.team_id))
     slug = request.GET.get("team")
     if not slug and memberships:
-        default = next((m for m in memberships if m.team.personal and m.role == m.Role.OWNER), memberships[0])
-        slug = default.team.slug
+        slug = current_membership(request).team.slug  # the team chosen in the top bar
     # The membership list already holds the user's teams: no second query for the team.
     team = next((m.team for m in memberships if m.team.slug == slug), None)
     if slug and team is None:

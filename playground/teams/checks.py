@@ -2,6 +2,7 @@
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -52,9 +53,18 @@ async def _probe(branch, token):
 
 
 async def check_branch(branch) -> tuple[bool, str]:
-    """Call the branch's gateway, record the result on the branch, return (ok, message)."""
-    token = branch.token()
+    """Call the branch's gateway, record the result on the branch, return (ok, message).
+
+    The message says whose credential was sent: the branch's own or an ancestor's."""
+    source = await sync_to_async(branch.credential_branch)()
     now = timezone.now()
+    if source is None:
+        message = "No token: this branch inherits its parent's token, and no ancestor has one."
+        branch.last_checked, branch.last_check_error = now, message
+        await branch.asave(update_fields=["last_checked", "last_check_error"])
+        return False, message
+    token = await sync_to_async(branch.token)()
+    used = "its own token" if source.pk == branch.pk else f"the token inherited from {source.name}"
     fields = ["last_checked", "last_check_error"]
     try:
         # The host's DNS may have changed since the URL was saved.
@@ -75,6 +85,7 @@ async def check_branch(branch) -> tuple[bool, str]:
             branch.model_ids = model_ids
             branch.models_enabled = {m["id"]: m["enabled"] for m in listed}
             fields += ["model_ids", "models_enabled"]
+    message = f"{message} (with {used})"
     branch.last_checked = now
     branch.last_check_error = "" if ok else message
     await branch.asave(update_fields=fields)

@@ -1,8 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
-from .models import Branch
+from .models import Branch, Membership
 from .validation import token_must_be_reentered, validate_base_url, validate_neon_branch_id
 
 
@@ -27,9 +28,8 @@ def _clean_token(value):
 
 
 class BranchForm(forms.Form):
-    """Add a branch (with `teams`) or edit one (with `branch`; the team is then fixed)."""
+    """Add a branch to `team`, or edit `branch`."""
 
-    team = forms.ModelChoiceField(queryset=None, to_field_name="slug", empty_label=None)
     name = forms.CharField(max_length=100)
     neon_branch_id = forms.CharField(
         label="Neon branch id",
@@ -56,22 +56,23 @@ class BranchForm(forms.Form):
         max_length=1000,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="NEON_AI_GATEWAY_TOKEN (nt_live_...). Stored encrypted; never shown again.",
+        required=False,
+    )
+    inherit_token = forms.BooleanField(
+        label="Use the parent branch's token",
+        required=False,
+        help_text="A credential made on a branch also works on the branches forked from it.",
     )
 
-    def __init__(self, *args, teams=None, branch=None, **kwargs):
+    def __init__(self, *args, team=None, branch=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.branch = branch
+        self.team = branch.team if branch is not None else team
+        parents = Branch.objects.filter(team=self.team).select_related("team")
         if branch is not None:
-            del self.fields["team"]
-            self.fields["parent"].queryset = (
-                Branch.objects.filter(team=branch.team).exclude(pk=branch.pk).select_related("team")
-            )
-            self.fields["token"].required = False
+            parents = parents.exclude(pk=branch.pk)
             self.fields["token"].help_text = "Leave blank to keep the current token."
-        else:
-            self.fields["team"].queryset = teams
-            self.fields["parent"].queryset = Branch.objects.filter(team__in=teams).select_related("team")
-            self.fields["parent"].show_team = True
+        self.fields["parent"].queryset = parents
 
     def clean_base_url(self):
         return validate_base_url(self.cleaned_data["base_url"])
@@ -87,12 +88,21 @@ class BranchForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.branch is not None and data.get("base_url") and not data.get("token"):
+        if self.branch is not None and data.get("base_url") and not data.get("token") and not data.get("inherit_token"):
             reason = token_must_be_reentered(self.branch.base_url, data["base_url"])
             if reason and "token" not in self.errors:
                 self.add_error("token", reason)
-        team = self.branch.team if self.branch else data.get("team")
+        team = self.team
         parent = data.get("parent")
+        if data.get("inherit_token"):
+            if parent is None and "parent" not in self.errors:
+                self.add_error("inherit_token", "Choose the parent branch whose token this one uses.")
+            if data.get("token"):
+                self.add_error("token", "Leave the token empty when the branch uses its parent's.")
+        elif not data.get("token") and "token" not in self.errors:
+            has_own = self.branch is not None and self.branch.token_encrypted
+            if not has_own:
+                self.add_error("token", "This field is required (or use the parent branch's token).")
         name = data.get("name")
         if team is not None and parent is not None:
             if parent.team_id != team.pk:
@@ -115,3 +125,31 @@ class BranchForm(forms.Form):
             seen.add(candidate.pk)
             candidate = candidate.parent
         return False
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Team name")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("A team needs a name.")
+        return name
+
+
+class InvitationForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+    days = forms.IntegerField(
+        label="Expires after (days)",
+        min_value=1,
+        max_value=90,
+        initial=settings.INVITATION_DAYS,
+        help_text="The link works once.",
+    )
+    email = forms.EmailField(
+        required=False, help_text="Optional: the link is also sent to this address.", label="E-mail"
+    )
+
+    def __init__(self, *args, roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r, label) for r, label in Membership.Role.choices if r in roles]

@@ -2,13 +2,18 @@ from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .access import get_branch_for_manager, get_branch_for_runner, memberships_for_user, teams_managed_by
+from . import audit
+from .access import get_branch_for_manager, get_branch_for_runner, get_membership
 from .checks import check_branch
+from .current import current_membership
 from .forms import BranchForm, SignupForm
-from .models import Branch
+from .models import AuditEvent, Branch
+
+Action = AuditEvent.Action
 
 
 @require_http_methods(["GET", "POST"])
@@ -23,55 +28,50 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
-def _roles(user):
-    """{team id: Membership} for the user's teams: one query serves every row's buttons."""
-    return {m.team_id: m for m in memberships_for_user(user)}
-
-
 def _row_context(branch, membership):
     return {
         "branch": branch,
-        "can_manage": membership is not None and membership.can_manage,
-        "can_run": membership is not None and membership.can_run,
+        "can_manage": membership is not None and membership.can("manage_branches"),
+        "can_run": membership is not None and membership.can("run"),
     }
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def branches(request):
-    managed = teams_managed_by(request.user)
+    """The current team's branches, and (for its owners and admins) a form to add one."""
+    membership = current_membership(request)
+    team = membership.team if membership else None
+    can_manage = membership is not None and membership.can("manage_branches")
     form = None
     if request.method == "POST":
-        form = BranchForm(request.POST, teams=managed)
+        if not can_manage:
+            raise PermissionDenied("Only the team's owners and admins can add branches.")
+        form = BranchForm(request.POST, team=team)
         if form.is_valid():
             data = form.cleaned_data
             branch = Branch(
-                team=data["team"],
+                team=team,
                 name=data["name"],
                 neon_branch_id=data["neon_branch_id"],
                 parent=data["parent"],
                 base_url=data["base_url"],
+                inherit_token=data["inherit_token"],
                 created_by=request.user,
             )
-            branch.set_token(data["token"])
+            if not data["inherit_token"]:
+                branch.set_token(data["token"])
             branch.save()
+            audit.record(request, team, Action.BRANCH_ADDED, branch.name)
             messages.success(request, f"Branch “{branch.name}” added. Use Check to test its token.")
             return redirect("teams:branches")
-    roles = _roles(request.user)
-    if form is None and any(m.can_manage for m in roles.values()):
-        personal = next((m.team for m in roles.values() if m.team.personal and m.role == m.Role.OWNER), None)
-        form = BranchForm(teams=managed, initial={"team": personal})
+    elif can_manage:
+        form = BranchForm(team=team)
     rows = [
-        _row_context(branch, roles.get(branch.team_id))
-        for branch in Branch.objects.for_user(request.user)
-        .select_related("team", "parent", "created_by")
-        .order_by("team__name", "name")
+        _row_context(branch, membership)
+        for branch in Branch.objects.filter(team=team).select_related("team", "parent", "created_by").order_by("name")
     ]
-    return render(
-        request,
-        "teams/branches.html",
-        {"rows": rows, "form": form, "show_team": len(roles) > 1},
-    )
+    return render(request, "teams/branches.html", {"rows": rows, "form": form, "team": team})
 
 
 @login_required
@@ -87,17 +87,27 @@ def branch_edit(request, code):
             branch.parent = data["parent"]
             base_url_changed = branch.base_url != data["base_url"]
             branch.base_url = data["base_url"]
-            fields = ["name", "neon_branch_id", "parent", "base_url"]
+            inherit_changed = branch.inherit_token != data["inherit_token"]
+            branch.inherit_token = data["inherit_token"]
+            fields = ["name", "neon_branch_id", "parent", "base_url", "inherit_token"]
             # A blank token keeps the stored one: the page never had it to send back.
             if data["token"]:
                 branch.set_token(data["token"])
                 fields += ["token_encrypted", "token_hint"]
-            if data["token"] or base_url_changed:
+            if data["token"] or base_url_changed or inherit_changed:
                 # The last check was of another URL or token; it says nothing now.
                 branch.last_checked = branch.last_ok = None
                 branch.last_check_error = ""
                 fields += ["last_checked", "last_ok", "last_check_error"]
             branch.save(update_fields=fields)
+            audit.record(request, branch.team, Action.BRANCH_EDITED, branch.name)
+            if data["token"]:
+                audit.record(request, branch.team, Action.TOKEN_REPLACED, f"{branch.name}: now {branch.token_hint}")
+            if inherit_changed:
+                how = "inherits its parent's token" if branch.inherit_token else "has its own token"
+                audit.record(request, branch.team, Action.TOKEN_REPLACED, f"{branch.name} {how}")
+            if base_url_changed:
+                audit.record(request, branch.team, Action.BASE_URL_CHANGED, f"{branch.name}: {branch.base_url}")
             messages.success(request, f"Branch “{branch.name}” saved.")
             return redirect("teams:branches")
     else:
@@ -108,6 +118,7 @@ def branch_edit(request, code):
                 "neon_branch_id": branch.neon_branch_id,
                 "parent": branch.parent.code if branch.parent_id else None,
                 "base_url": branch.base_url,
+                "inherit_token": branch.inherit_token,
             },
         )
     return render(request, "teams/branch_edit.html", {"form": form, "branch": branch})
@@ -120,6 +131,7 @@ def branch_delete(request, code):
     if request.method == "POST":
         name = branch.name
         branch.delete()
+        audit.record(request, branch.team, Action.BRANCH_DELETED, name)
         messages.success(request, f"Branch “{name}” deleted.")
         return redirect("teams:branches")
     return render(request, "teams/branch_delete.html", {"branch": branch})
@@ -131,12 +143,7 @@ def branch_check(request, code):
     branch = get_branch_for_runner(request.user, code)
     ok, message = async_to_sync(check_branch)(branch)
     if request.htmx:
-        roles = _roles(request.user)
         branch = Branch.objects.select_related("team", "parent", "created_by").get(pk=branch.pk)
-        return render(
-            request,
-            "teams/_row.html",
-            {**_row_context(branch, roles.get(branch.team_id)), "show_team": len(roles) > 1},
-        )
+        return render(request, "teams/_row.html", _row_context(branch, get_membership(request.user, branch.team)))
     (messages.success if ok else messages.error)(request, f"{branch.name}: {message}")
     return redirect("teams:branches")

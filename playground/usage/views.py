@@ -23,7 +23,9 @@ from django.views.decorators.http import require_GET
 
 from playground.compare.access import get_completion_for_user
 from playground.compare.models import Completion
-from playground.teams.access import get_team_for_user, memberships_for_user
+from playground.teams.access import get_team_for_user
+from playground.teams.current import current_membership
+from playground.teams.current import memberships as team_memberships
 
 from . import charts, export, summary
 from .filters import PERIODS, UsageFilters, choices
@@ -131,12 +133,11 @@ def log_rows(log):
 
 
 def _team_or_none(request):
-    memberships = sorted(memberships_for_user(request.user), key=lambda m: (m.team.name.lower(), m.team_id))
+    memberships = sorted(team_memberships(request), key=lambda m: (m.team.name.lower(), m.team_id))
     slug = request.GET.get("team")
     if not slug and memberships:
-        # The user's own personal team first (others' personal teams they joined do not count).
-        default = next((m for m in memberships if m.team.personal and m.role == m.Role.OWNER), memberships[0])
-        slug = default.team.slug
+        # The team chosen in the top bar.
+        slug = current_membership(request).team.slug
     if not slug:
         return None, memberships
     return get_team_for_user(request.user, slug), memberships

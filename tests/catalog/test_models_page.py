@@ -9,6 +9,7 @@ from django.urls import reverse
 from gateway.catalog import seed
 from gateway.models import GatewayModel
 from playground.teams.models import Branch, Team, TeamModelPrice
+from tests.conftest import use_team
 
 pytestmark = pytest.mark.django_db
 
@@ -193,18 +194,19 @@ def test_the_query_count_is_fixed_whatever_the_filters(client_as, alice, django_
     branch = make_branch(alice, enabled={"gpt-5-mini": True})
     TeamModelPrice.objects.create(team=branch.team, model_id="gpt-5-mini", input=Decimal("0.1"))
     c = client_as(alice)
-    # Session, user, then one query each for the catalog, the user's branches and the overrides.
-    with django_assert_num_queries(5):
+    # Session, user, then one query each for the user's teams, the catalog, the current
+    # team's branches and its overrides.
+    with django_assert_num_queries(6):
         c.get(URL)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         c.get(
             URL + "?q=gemini&provider=google&input=image&input=audio&in_mode=all&output=text&min_input=0.1"
             "&max_input=3&min_output=1&max_output=20&min_context=200000&cap=tools&cap=reasoning&endpoint=gemini"
             "&sort=blended"
         )
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         c.get(URL + f"?branch={branch.code}&sort=newest&input=image")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         c.get(URL + "?max_input=cheap&branch=nope", headers={"HX-Request": "true"})
 
 
@@ -213,7 +215,7 @@ def test_the_query_count_is_the_same_for_an_outsider_naming_a_foreign_branch(
 ):
     branch = make_branch(alice, enabled={"gpt-5-mini": True})
     c = client_as(charlie)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         c.get(URL, {"branch": str(branch.code)})
 
 
@@ -379,7 +381,9 @@ def test_it_lists_the_models_enabled_on_one_of_my_branches(client_as, alice):
 
 def test_a_teammate_can_filter_on_the_team_branch(client_as, alice, bob):
     branch = make_branch(alice, enabled={"gpt-5-mini": True})
-    assert shown(client_as(bob).get(URL, {"branch": str(branch.code)})) == ["gpt-5-mini"]
+    c = client_as(bob)
+    use_team(c, branch.team)
+    assert shown(c.get(URL, {"branch": str(branch.code)})) == ["gpt-5-mini"]
 
 
 def test_a_branch_never_checked_matches_nothing_and_says_so(client_as, alice):
@@ -457,6 +461,7 @@ def test_the_filtered_branchs_team_override_wins(client_as, alice, django_user_m
     acme_branch = make_branch(alice, name="Acme prod", team=shared, enabled={"gpt-5-mini": True})
     c = client_as(alice)
     assert "$0.20<" in row_of(c.get(URL, {"q": "gpt-5-mini"}), "gpt-5-mini")  # personal team first
+    use_team(c, shared)  # the page shows the current team's branches and prices
     assert "$0.15<" in row_of(c.get(URL, {"branch": str(acme_branch.code)}), "gpt-5-mini")
 
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from playground.teams.models import Branch, Membership, Team
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, use_team
 
 from .conftest import OTHER_TOKEN
 
@@ -12,7 +12,6 @@ URL = reverse("teams:branches")
 
 def add_data(team, **overrides):
     data = {
-        "team": team.slug,
         "name": "Preview",
         "neon_branch_id": "br-preview-q1w2e3r4",
         "parent": "",
@@ -90,9 +89,9 @@ def test_the_list_runs_a_fixed_number_of_queries(client, alice, team, stored_bra
         b.set_token(TOKEN)
         b.save()
     client.force_login(alice)
-    # session, user, memberships, branches, then the form: the team select twice (Select
-    # reads its first choice to decide on `required`) and the parent choices.
-    with django_assert_num_queries(7):
+    # session, user, memberships (the current team and the switcher), branches, then the
+    # form's parent choices.
+    with django_assert_num_queries(5):
         assert client.get(URL).status_code == 200
 
 
@@ -122,9 +121,10 @@ def test_a_parent_from_another_team_is_refused(client, alice, team, stored_branc
     other = Team.objects.create(name="Acme", slug="acme")
     Membership.objects.create(user=alice, team=other, role=Membership.Role.ADMIN)
     client.force_login(alice)
+    use_team(client, other)
     response = client.post(URL, add_data(other, parent=str(stored_branch.code)))
     assert response.status_code == 200
-    assert "same team" in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
     assert not Branch.objects.filter(name="Preview").exists()
 
 
@@ -149,23 +149,30 @@ def test_a_bad_branch_is_refused_and_the_token_is_not_sent_back(client, alice, t
     assert_no_secret(response, stored_branch)
 
 
-def test_a_member_is_not_offered_the_team_and_cannot_add_to_it(client, bob, team, stored_branch):
+def test_a_member_sees_the_teams_branches_but_cannot_add_to_it(client, bob, team, stored_branch):
     client.force_login(bob)
+    use_team(client, team)
     page = client.get(URL).content.decode()
     assert "Main" in page
-    # Bob manages his own personal team, not alice's.
-    assert 'value="bob"' in page
-    assert f'value="{team.slug}"' not in page
+    assert "Add a branch" not in page
     assert edit_url(stored_branch) not in page
     response = client.post(URL, add_data(team))
-    assert response.status_code == 200
-    assert "Select a valid choice" in response.content.decode()
+    assert response.status_code == 403
     assert not Branch.objects.filter(name="Preview").exists()
 
 
+def test_the_page_shows_only_the_current_teams_branches(client, bob, team, stored_branch):
+    client.force_login(bob)
+    # Bob's own team is current until he switches.
+    assert "br-main-a1b2c3d4" not in client.get(URL).content.decode()
+    use_team(client, team)
+    assert "br-main-a1b2c3d4" in client.get(URL).content.decode()
+
+
 def test_a_user_who_manages_no_team_sees_no_add_form(client, victor, stored_branch):
-    Membership.objects.filter(user=victor, team__personal=True).delete()
+    Membership.objects.filter(user=victor, team__slug="victor").delete()
     client.force_login(victor)
+    use_team(client, stored_branch.team)
     page = client.get(URL).content.decode()
     assert "Main" in page
     assert "Add a branch" not in page
@@ -174,6 +181,7 @@ def test_a_user_who_manages_no_team_sees_no_add_form(client, victor, stored_bran
 
 def test_a_viewer_cannot_add_a_branch_or_check_one(client, victor, team, stored_branch):
     client.force_login(victor)
+    use_team(client, team)
     page = client.get(URL).content.decode()
     assert "Main" in page
     assert check_url(stored_branch) not in page

@@ -70,7 +70,7 @@ def test_a_refused_token_is_recorded_as_a_failed_check(client, alice, branch, lo
     branch.refresh_from_db()
     assert branch.last_checked is not None
     assert branch.last_ok is None
-    assert branch.last_check_error == "HTTP 401: invalid or missing credential"
+    assert branch.last_check_error == "HTTP 401: invalid or missing credential (with its own token)"
     assert "badge-error" in html
     assert "invalid or missing credential" in html
     assert BAD_TOKEN not in html
@@ -143,3 +143,21 @@ def test_an_unreachable_gateway_is_a_failed_check(stored_branch):
     ok, message = async_to_sync(check_branch)(stored_branch)
     assert not ok
     assert "Could not connect" in message
+
+
+def test_a_check_says_it_used_the_inherited_token(client, alice, branch):
+    child = Branch.objects.create(
+        team=branch.team, name="Preview", base_url=branch.base_url, parent=branch, inherit_token=True
+    )
+    client.force_login(alice)
+    response = client.post(check_url(child), follow=True)
+    assert "with the token inherited from Simulator" in response.content.decode()
+    child.refresh_from_db()
+    assert child.last_ok is not None
+
+
+def test_a_branch_inheriting_from_no_one_fails_its_check_and_says_why(client, alice, team):
+    orphan = Branch.objects.create(team=team, name="Orphan", base_url="http://127.0.0.1:9", inherit_token=True)
+    client.force_login(alice)
+    response = client.post(check_url(orphan), follow=True)
+    assert "no ancestor has one" in response.content.decode()

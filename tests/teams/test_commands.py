@@ -137,3 +137,12 @@ def test_seed_demo_follows_a_moved_simulator(settings):
     settings.SIMULATOR_URL = "http://127.0.0.1:9001"
     run("seed_demo")
     assert Branch.objects.get(name="Simulator").base_url == "http://127.0.0.1:9001"
+
+
+def test_add_branch_with_a_parent_and_no_token_inherits_it(gateway_env, monkeypatch, team):
+    run("add_branch", "main", "--team", team.slug)
+    monkeypatch.delenv("NEON_AI_GATEWAY_TOKEN")
+    code = run("add_branch", "preview", "--team", team.slug, "--parent", "main").strip()
+    branch = Branch.objects.get(code=code)
+    assert branch.inherit_token and not branch.token_encrypted
+    assert branch.token() == TOKEN

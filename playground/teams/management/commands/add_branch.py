@@ -28,11 +28,12 @@ class Command(BaseCommand):
     def handle(self, *args, name, team, parent, neon_branch_id, simulator, **options):
         base_url = os.environ.get("NEON_AI_GATEWAY_BASE_URL", "").strip()
         token = os.environ.get("NEON_AI_GATEWAY_TOKEN", "").strip()
-        missing = [
-            var
-            for var, value in (("NEON_AI_GATEWAY_BASE_URL", base_url), ("NEON_AI_GATEWAY_TOKEN", token))
-            if not value
-        ]
+        # With --parent and no token the branch uses its parent's credential, which works
+        # on every branch forked from the one it was made on.
+        required = [("NEON_AI_GATEWAY_BASE_URL", base_url)]
+        if not parent:
+            required.append(("NEON_AI_GATEWAY_TOKEN", token))
+        missing = [var for var, value in required if not value]
         if missing:
             raise CommandError(f"Set {' and '.join(missing)} in the environment (`neon env pull` writes them).")
         name = name.strip()
@@ -62,8 +63,10 @@ class Command(BaseCommand):
             parent=parent_obj,
             base_url=base_url,
             is_simulator=simulator,
+            inherit_token=not token,
         )
-        branch.set_token(token)
+        if token:
+            branch.set_token(token)
         try:
             with transaction.atomic():
                 branch.save()

@@ -64,7 +64,8 @@ async def check_branch(branch) -> tuple[bool, str]:
         await branch.asave(update_fields=["last_checked", "last_check_error"])
         return False, message
     token = await sync_to_async(branch.token)()
-    used = "its own token" if source.pk == branch.pk else f"the token inherited from {source.name}"
+    # Its own token goes unsaid; a borrowed one is named.
+    used = None if source.pk == branch.pk else f"the token inherited from {source.name}"
     fields = ["last_checked", "last_check_error"]
     try:
         # The host's DNS may have changed since the URL was saved.
@@ -85,7 +86,8 @@ async def check_branch(branch) -> tuple[bool, str]:
             branch.model_ids = model_ids
             branch.models_enabled = {m["id"]: m["enabled"] for m in listed}
             fields += ["model_ids", "models_enabled"]
-    message = f"{message} (with {used})"
+    if used:
+        message = f"{message} (with {used})"
     branch.last_checked = now
     branch.last_check_error = "" if ok else message
     await branch.asave(update_fields=fields)

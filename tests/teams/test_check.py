@@ -70,7 +70,7 @@ def test_a_refused_token_is_recorded_as_a_failed_check(client, alice, branch, lo
     branch.refresh_from_db()
     assert branch.last_checked is not None
     assert branch.last_ok is None
-    assert branch.last_check_error == "HTTP 401: invalid or missing credential (with its own token)"
+    assert branch.last_check_error == "HTTP 401: invalid or missing credential"
     assert "badge-error" in html
     assert "invalid or missing credential" in html
     assert BAD_TOKEN not in html

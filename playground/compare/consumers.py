@@ -148,6 +148,8 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
             await self.start_run(content)
         elif kind == "stop":
             self.stop(content)
+        elif kind in ("retry", "add"):
+            self.start_extension(content)
         elif kind == "ack":
             frames = content.get("frames")
             if not isinstance(frames, int) or isinstance(frames, bool) or frames < 0:
@@ -231,6 +233,66 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                 "cost_complete": all(c.cost_known for c in completions),
             }
         )
+
+    def start_extension(self, content):
+        """`retry` (one panel again) or `add` (models added to a finished run): new requests
+        on the same run, with its messages and parameters, announced by `completion.started`."""
+        run_code = content.get("run")
+        if not isinstance(run_code, str) or not run_code:
+            self.outbox.frame({"type": "error", "message": f"{content['type']} needs a run."})
+            return
+        if content["type"] == "retry":
+            model = content.get("model")
+            models = [model] if isinstance(model, str) and model else None
+        else:
+            models = content.get("models")
+        try:
+            request = runs.parse_run_frame(
+                {"branch": "-", "models": models, "messages": [{"role": "user", "content": "-"}]}
+            )
+        except runs.RunError as exc:
+            self.outbox.frame({"type": "error", "message": str(exc)})
+            return
+        task = asyncio.create_task(self.drive_extension(run_code, request.models, content.get("replaces")))
+        self.waiters.add(task)
+        task.add_done_callback(self.waiters.discard)
+
+    async def drive_extension(self, run_code, models, replaces):
+        try:
+            with runs.run_slot(self.user.pk):
+                try:
+                    prepared = await runs.prepare_extension(self.user, run_code, models)
+                except Http404:
+                    raise runs.RunError("No such run.") from None
+                except ValidationError as exc:
+                    raise runs.RunError(refusal(exc)) from None
+                codes = self.run_tasks.setdefault(run_code, set())
+                tasks = []
+                for completion in prepared.completions:
+                    code = str(completion.code)
+                    frame = {
+                        "type": "completion.started",
+                        "run": run_code,
+                        "completion": code,
+                        "model": completion.model,
+                        "notes": completion.notes,
+                    }
+                    if isinstance(replaces, str) and replaces:
+                        frame["replaces"] = replaces
+                    self.outbox.frame(frame)
+                    task = asyncio.create_task(relay_completion(completion, prepared.gateway, self.outbox))
+                    self.tasks[code] = task
+                    codes.add(code)
+                    tasks.append(task)
+                    task.add_done_callback(lambda _t, c=code: self.tasks.pop(c, None))
+                try:
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                finally:
+                    codes.difference_update(str(c.code) for c in prepared.completions)
+                    if not codes:
+                        self.run_tasks.pop(run_code, None)
+        except runs.RunError as exc:
+            await self.send_error(str(exc))
 
     def stop(self, content):
         completion = content.get("completion")

@@ -68,6 +68,9 @@ class Run(models.Model):
     branch = models.ForeignKey("teams.Branch", null=True, on_delete=models.SET_NULL, related_name="runs")
     messages = models.JSONField(default=list)
     params = models.JSONField(default=dict)
+    # A follow-up: each model's own earlier turns (user and assistant messages), sent
+    # between the system prompt and `messages` (Completion.request_messages).
+    threads = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -156,6 +159,16 @@ class Completion(models.Model):
 
     def __str__(self):
         return f"{self.model} ({self.status})"
+
+    def request_messages(self):
+        """What this model is sent: the run's system prompt, this model's own earlier turns
+        (a follow-up), then the run's new messages."""
+        history = (self.run.threads or {}).get(self.model)
+        if not history:
+            return self.run.messages
+        system = [m for m in self.run.messages if m["role"] == "system"]
+        rest = [m for m in self.run.messages if m["role"] != "system"]
+        return [*system, *history, *rest]
 
     # What a request's end writes (the row itself is inserted when its run starts).
     RESULT_FIELDS = (

@@ -168,7 +168,7 @@ async def relay_completion(
                     base_url=gateway.base_url,
                     token=gateway.token,
                     model=completion.model,
-                    messages=completion.run.messages,
+                    messages=completion.request_messages(),
                     params=completion.send_params,
                     thinking_budget=completion.thinking_budget,
                 ):
@@ -221,7 +221,7 @@ async def relay_completion(
         error = GatewayError(None, "internal_error", "The playground failed while relaying this answer.")
     finally:
         metrics.streams_open.dec()
-    completion.apply_result(status, error, prompt_text=prompt_text(completion.run.messages))
+    completion.apply_result(status, error, prompt_text=prompt_text(completion.request_messages()))
     redact_row(completion, gateway.token)
     if saved is not None:
         try:

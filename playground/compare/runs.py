@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from gateway import quirks
@@ -53,6 +54,7 @@ class RunRequest:
     models: list
     messages: list
     params: dict
+    threads: dict = field(default_factory=dict)  # model -> its earlier turns (a follow-up)
 
 
 @dataclass(frozen=True)
@@ -105,13 +107,46 @@ def parse_run_frame(frame: dict) -> RunRequest:
         size += len(content.encode())
         if content.strip() or role != "system":
             clean_messages.append({"role": role, "content": content})
+    threads = parse_threads(frame.get("threads"), clean_models)
+    size += sum(len(m["content"].encode()) for turns in threads.values() for m in turns)
     if size > settings.RUN_MAX_MESSAGE_BYTES:
         raise RunError(f"The messages are larger than the limit of {settings.RUN_MAX_MESSAGE_BYTES // 1024} KiB.")
     if not any(m["role"] == "user" and m["content"].strip() for m in clean_messages):
         raise RunError("Write a user message to send.")
     return RunRequest(
-        branch, clean_models, clean_messages, parse_params({} if frame.get("params") is None else frame["params"])
+        branch,
+        clean_models,
+        clean_messages,
+        parse_params({} if frame.get("params") is None else frame["params"]),
+        threads,
     )
+
+
+def parse_threads(threads, models) -> dict:
+    """A follow-up's earlier turns per model: {model: [{"role": "user" | "assistant", "content": text}]}.
+
+    Each panel keeps its own thread; a model of the run without one starts fresh."""
+    if threads in (None, {}):
+        return {}
+    if not isinstance(threads, dict):
+        raise RunError("threads must be an object of model ids to messages.")
+    clean = {}
+    for model, turns in threads.items():
+        model = normalize_model_id(model) if isinstance(model, str) else model
+        if model not in models:
+            continue
+        if not isinstance(turns, list):
+            raise RunError(f"The thread of {model} must be a list of messages.")
+        clean_turns = []
+        for turn in turns:
+            if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+                raise RunError(f"A message in the thread of {model} is a user or assistant message.")
+            if not isinstance(turn.get("content"), str):
+                raise RunError(f"A message's content in the thread of {model} must be text.")
+            clean_turns.append({"role": turn["role"], "content": turn["content"]})
+        if clean_turns:
+            clean[model] = clean_turns
+    return clean
 
 
 def parse_params(params) -> dict:
@@ -259,17 +294,33 @@ def prepare_run(user, request: RunRequest) -> PreparedRun:
         raise RunError("Viewers cannot start runs on this team's branches.") from None
     # Checked again at run time: a host's DNS may have changed since it was saved.
     base_url = validate_base_url(branch.base_url)
-    catalog = catalog_models()
-    models = {model_id: catalog.get(model_id) for model_id in request.models}
-    # The team's own price wins over the catalog's; either is stored on the row as charged.
-    prices = price_snapshots(branch.team, models)
     now = timezone.now()
     run = Run(
-        team_id=branch.team_id, user=user, branch=branch, messages=request.messages, params=request.params, created=now
+        team_id=branch.team_id,
+        user=user,
+        branch=branch,
+        messages=request.messages,
+        params=request.params,
+        threads=request.threads,
+        created=now,
     )
+    completions = plan_completions(run, branch, request.models, now, user)
+    # Other apps may refuse the run (a budget's hard stop) or add notes (the rate limit).
+    for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
+        for completion in completions:
+            completion.notes = [*completion.notes, *(notes or [])]
+    return PreparedRun(run, completions, Gateway(base_url, branch_token(branch)))
+
+
+def plan_completions(run, branch, model_ids, now, user):
+    """One planned, unsaved Completion per model of a run on a branch."""
+    catalog = catalog_models()
+    models = {model_id: catalog.get(model_id) for model_id in model_ids}
+    # The team's own price wins over the catalog's; either is stored on the row as charged.
+    prices = price_snapshots(branch.team, models)
     completions = []
-    for model_id in request.models:
-        endpoint, params, thinking, notes = plan_model(models[model_id], model_id, request.params)
+    for model_id in model_ids:
+        endpoint, params, thinking, notes = plan_model(models[model_id], model_id, run.params)
         notes += branch_notes(branch, model_id)
         completion = Completion(
             run=run,
@@ -283,15 +334,39 @@ def prepare_run(user, request: RunRequest) -> PreparedRun:
             notes=notes,
         )
         completions.append(completion.plan(params, thinking))
-    # Other apps may refuse the run (a budget's hard stop) or add notes (the rate limit).
+    return completions
+
+
+@sync_to_async
+def prepare_extension(user, run_code, models) -> PreparedRun:
+    """New requests on a run that exists: a retried panel or a model added to it, with the
+    run's own messages, parameters and threads. The rows are written here (the run is
+    already saved). Raises Http404, ValidationError or RunError."""
+    try:
+        run = Run.objects.select_related("branch__team").get(code=run_code, team__memberships__user=user)
+    except (Run.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("No such run") from None
+    if run.branch is None:
+        raise RunError("This run's branch was deleted.")
+    try:
+        branch = get_branch_for_runner(user, run.branch.code)
+    except PermissionDenied:
+        raise RunError("Viewers cannot start runs on this team's branches.") from None
+    base_url = validate_base_url(branch.base_url)
+    completions = plan_completions(run, branch, models, timezone.now(), user)
     for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
         for completion in completions:
             completion.notes = [*completion.notes, *(notes or [])]
+    token = branch_token(branch)
+    Completion.objects.bulk_create(completions)
+    return PreparedRun(run, completions, Gateway(base_url, token))
+
+
+def branch_token(branch):
     try:
-        token = branch.token()
+        return branch.token()
     except ValueError as exc:  # inherits a token no ancestor has
         raise RunError(f"{branch.name}: {exc}") from None
-    return PreparedRun(run, completions, Gateway(base_url, token))
 
 
 def save_run(run, completions):

@@ -15,7 +15,7 @@ from playground.teams.current import current_membership
 from playground.teams.current import memberships as team_memberships
 from playground.teams.models import Branch
 
-from . import runs, snippets, votes
+from . import export, runs, snippets, votes
 
 
 @login_required
@@ -64,6 +64,21 @@ def vote(request, code):
             "models": {str(c.code): c.model for c in run.completions.all()},
         }
     )
+
+
+@login_required
+def export_run(request, code, kind):
+    """A run with every answer (retries and added models too) as Markdown or JSON, to download."""
+    if kind not in ("md", "json"):
+        raise Http404("No such export")
+    run = votes.get_run_for_user(request.user, code)
+    completions = list(run.completions.order_by("started", "id"))
+    if kind == "json":
+        response = HttpResponse(export.as_json(run, completions), content_type="application/json; charset=utf-8")
+    else:
+        response = HttpResponse(export.as_markdown(run, completions), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.code}.{kind}"'
+    return response
 
 
 @login_required

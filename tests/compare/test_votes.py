@@ -181,3 +181,28 @@ def test_the_chart_refuses_an_outsider(client, alice, charlie, team):
     seed_votes(team, alice)
     client.force_login(charlie)
     assert client.get(reverse("compare:leaderboard_chart"), {"team": team.slug}).status_code == 404
+
+
+def test_a_run_exports_as_markdown_and_json(client, alice, team):
+    run, (a, b) = make_run(team, alice, ["gpt-5-mini", "claude-haiku-4-5"], costs=[Decimal("0.002"), None])
+    run.threads = {"gpt-5-mini": [{"role": "user", "content": "Earlier ```question```"}]}
+    run.save()
+    client.force_login(alice)
+    response = client.get(reverse("compare:export", args=[run.code, "json"]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="run-{run.code}.json"'
+    data = response.json()
+    assert [c["model"] for c in data["completions"]] == ["gpt-5-mini", "claude-haiku-4-5"]
+    assert data["completions"][0]["cost_usd"] == "0.0020000000"
+    assert data["threads"] == run.threads
+    response = client.get(reverse("compare:export", args=[run.code, "md"]))
+    text = response.content.decode()
+    assert response["Content-Type"].startswith("text/markdown")
+    assert "## gpt-5-mini" in text and "answer from claude-haiku-4-5" in text and "Earlier turns" in text
+    assert client.get(reverse("compare:export", args=[run.code, "csv"])).status_code == 404
+
+
+def test_an_outsider_cannot_export_a_run(client, alice, charlie, team):
+    run, _ = make_run(team, alice, ["gpt-5-mini"])
+    client.force_login(charlie)
+    assert client.get(reverse("compare:export", args=[run.code, "json"])).status_code == 404

@@ -1,0 +1,82 @@
+"""A run exported as Markdown or JSON: its messages, parameters, threads and every answer."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+
+def run_data(run, completions) -> dict:
+    return {
+        "run": str(run.code),
+        "created": run.created.isoformat(),
+        "branch": run.branch.name if run.branch else None,
+        "messages": run.messages,
+        "threads": run.threads,
+        "params": run.params,
+        "completions": [
+            {
+                "id": str(c.code),
+                "model": c.model,
+                "endpoint": c.endpoint,
+                "status": c.status,
+                "output": c.output_text,
+                "reasoning": c.reasoning_text,
+                "error": c.error_message or None,
+                "prompt_tokens": c.prompt_tokens,
+                "completion_tokens": c.completion_tokens,
+                "cost_usd": None if c.cost is None else str(c.cost),
+                "cost_source": c.cost_source,
+                "ttft_ms": c.ttft_ms,
+                "latency_ms": c.latency_ms,
+                "tokens_per_s": c.tokens_per_s,
+                "notes": c.notes,
+            }
+            for c in completions
+        ],
+    }
+
+
+def as_json(run, completions) -> str:
+    return json.dumps(run_data(run, completions), indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def _fence(text):
+    # A fence longer than any backtick run inside, so the text cannot close it.
+    longest, current = 0, 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        longest = max(longest, current)
+    return "`" * max(3, longest + 1)
+
+
+def as_markdown(run, completions) -> str:
+    data = run_data(run, completions)
+    lines = [f"# Run {data['run']}", "", f"- Created: {data['created']}"]
+    if data["branch"]:
+        lines.append(f"- Branch: {data['branch']}")
+    if data["params"]:
+        lines.append("- Parameters: " + ", ".join(f"`{k}={v}`" for k, v in data["params"].items()))
+    lines += ["", "## Messages", ""]
+    for message in data["messages"]:
+        lines += [f"**{message['role']}**:", "", message["content"], ""]
+    for c in data["completions"]:
+        lines += [f"## {c['model']}", ""]
+        facts = [c["status"], c["endpoint"]]
+        if c["cost_usd"] is not None:
+            facts.append(f"{'~' if c['cost_source'] == 'estimated' else ''}${c['cost_usd']}")
+        if c["latency_ms"] is not None:
+            facts.append(f"{c['latency_ms']} ms")
+        lines += [f"_{' · '.join(facts)}_", ""]
+        thread = data["threads"].get(c["model"])
+        if thread:
+            lines += ["<details><summary>Earlier turns</summary>", ""]
+            for turn in thread:
+                lines += [f"**{turn['role']}**:", "", turn["content"], ""]
+            lines += ["</details>", ""]
+        if c["reasoning"]:
+            fence = _fence(c["reasoning"])
+            lines += ["Thinking:", "", fence, c["reasoning"], fence, ""]
+        lines += [c["output"] or "_(no answer)_", ""]
+        if c["error"]:
+            lines += [f"> Error: {c['error']}", ""]
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compare', '0003_vote'),
+        ('compare', '0004_server_process'),
     ]
 
     operations = [

@@ -38,7 +38,7 @@ def app_env(tmp_path, simulator):
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",
-        "GATEWAY_ALLOWED_HOSTS": "127.0.0.1",
+        "GATEWAY_ALLOWED_HOSTS": simulator.removeprefix("http://"),  # host:port
         "PLAYGROUND_DEMO": "1",
         "SQLITE_PATH": str(tmp_path / "app.sqlite3"),
         "SIMULATOR_URL": simulator,

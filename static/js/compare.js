@@ -30,6 +30,10 @@
   let retryDelay = 500;
   let blindRun = false; // the run in view was started blind and is not voted on yet
   const panels = new Map(); // completion code -> panel state
+  // Each model's conversation so far (user and assistant turns), sent with a follow-up.
+  let threads = {};
+  let sentPrompt = ""; // the user message of the run in view
+  let lastRun = null; // the run in view, also after it ended (retry, add, export)
 
   // ---- model picker -------------------------------------------------------
   const boxes = () => Array.from(picker.querySelectorAll("input[type=checkbox]"));
@@ -136,16 +140,26 @@
     if (currentRun || pendingRun) return;
     const frame = buildFrame();
     if (!frame) return;
+    const followUp = {};
+    for (const model of frame.models) if (threads[model]) followUp[model] = threads[model];
+    if (Object.keys(followUp).length) frame.threads = followUp;
     if (!send(frame)) {
       return showError("Not connected to the server yet; try again in a moment.");
     }
     pendingRun = true;
+    sentPrompt = frame.messages[frame.messages.length - 1].content;
     blindRun = form.elements.blind.checked && frame.models.length > 1;
     runBtn.disabled = true;
     runBtn.textContent = "Starting…";
   });
   form.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  // Esc stops everything streaming (a run, a retried panel, added models).
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
+    if (currentRun) send({ type: "stop", run: currentRun });
+    for (const p of panels.values()) if (!p.done) send({ type: "stop", completion: p.id });
   });
   stopBtn.addEventListener("click", () => {
     if (currentRun) send({ type: "stop", run: currentRun });
@@ -168,6 +182,7 @@
   function handle(frame) {
     switch (frame.type) {
       case "run.started": return startRun(frame);
+      case "completion.started": return extension(frame);
       case "delta": return delta(frame);
       case "completion.done": return done(frame);
       case "completion.error": return failed(frame);
@@ -197,47 +212,55 @@
       document.getElementById("panels").scrollIntoView({ block: "start", behavior: "smooth" });
     }
     grid.classList.toggle("blind", blindRun);
+    lastRun = frame.run;
+    runTools.hidden = true;
     const t0 = performance.now();
     // Blind: the panels in a random order, labelled A, B, C… until the vote.
     const order = blindRun ? shuffled(frame.completions) : frame.completions;
-    order.forEach((c, n) => {
-      const el = template.content.firstElementChild.cloneNode(true);
-      el.dataset.completion = c.id;
-      const label = String.fromCharCode(65 + n);
-      if (blindRun) {
-        el.dataset.label = label;
-        el.querySelector(".panel-model").textContent = `Model ${label}`;
-        el.querySelector(".panel-live-model").textContent = `Model ${label}:`;
-      } else {
-        el.dataset.model = c.model;
-        el.querySelector(".panel-model").textContent = c.model;
-        el.querySelector(".panel-live-model").textContent = `${c.model}:`;
-      }
-      const notes = el.querySelector(".panel-notes");
-      for (const n of c.notes || []) {
-        const li = document.createElement("li");
-        li.textContent = n;
-        notes.append(li);
-      }
-      const p = {
-        id: c.id, el, t0, firstAt: null, done: false, model: c.model, label,
-        text: el.querySelector(".panel-text"),
-        reasoning: el.querySelector(".panel-reasoning"),
-        status: el.querySelector(".panel-status"),
-        stop: el.querySelector(".panel-stop"),
-        top: el.querySelector(".panel-top"),
-        body: el.querySelector(".panel-body"),
-        estimated: false,
-      };
-      p.stop.addEventListener("click", () => send({ type: "stop", completion: c.id }));
-      p.top.addEventListener("click", () => {
-        p.body.scrollTop = 0;
-        p.body.focus({ preventScroll: true });
-      });
-      panels.set(c.id, p);
-      grid.append(el);
-    });
+    order.forEach((c, n) => grid.append(makePanel(c, String.fromCharCode(65 + n), t0).el));
     tick();
+  }
+
+  function makePanel(c, label, t0) {
+    const el = template.content.firstElementChild.cloneNode(true);
+    el.dataset.completion = c.id;
+    if (blindRun) {
+      el.dataset.label = label;
+      el.querySelector(".panel-model").textContent = `Model ${label}`;
+      el.querySelector(".panel-live-model").textContent = `Model ${label}:`;
+    } else {
+      el.dataset.model = c.model;
+      el.querySelector(".panel-model").textContent = c.model;
+      el.querySelector(".panel-live-model").textContent = `${c.model}:`;
+    }
+    const notes = el.querySelector(".panel-notes");
+    for (const n of c.notes || []) {
+      const li = document.createElement("li");
+      li.textContent = n;
+      notes.append(li);
+    }
+    const p = {
+      id: c.id, el, t0, firstAt: null, done: false, model: c.model, label,
+      text: el.querySelector(".panel-text"),
+      reasoning: el.querySelector(".panel-reasoning"),
+      status: el.querySelector(".panel-status"),
+      stop: el.querySelector(".panel-stop"),
+      top: el.querySelector(".panel-top"),
+      body: el.querySelector(".panel-body"),
+      tools: el.querySelector(".panel-tools"),
+      estimated: false,
+      raw: "",
+      stats: null,
+    };
+    showHistory(p, threads[c.model]);
+    wireTools(p);
+    p.stop.addEventListener("click", () => send({ type: "stop", completion: c.id }));
+    p.top.addEventListener("click", () => {
+      p.body.scrollTop = 0;
+      p.body.focus({ preventScroll: true });
+    });
+    panels.set(c.id, p);
+    return p;
   }
 
   function tick() {
@@ -268,6 +291,7 @@
       const body = p.body;
       const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
       p.text.append(frame.text);
+      p.raw += frame.text;
       if (atBottom) body.scrollTop = body.scrollHeight;
     }
   }
@@ -296,6 +320,14 @@
       p.reasoning.querySelector("summary").textContent = `Thinking · ${count}`;
     }
     setCost(p, frame.cost, frame.cost_source, frame.price_source, frame.cost_lines);
+    if (!cancelled) {
+      p.stats = {
+        cost: frame.cost != null ? Number(frame.cost) : null,
+        ttft: frame.ttft_ms, speed: frame.tokens_per_s, words: words(p.raw).length,
+      };
+    }
+    p.tools.hidden = false;
+    if (!currentRun) afterRun();
   }
 
   function failed(frame) {
@@ -317,7 +349,9 @@
       hint.className = "muted small";
       hint.textContent = `Retry after ${frame.retry_after} s.`;
       box.append(hint);
+      if (frame.status === 429) countdown(p, hint, frame.retry_after);
     }
+    p.tools.hidden = false;
     if (frame.code) {
       const code = document.createElement("code");
       code.textContent = frame.code;
@@ -325,6 +359,7 @@
     }
     setCost(p, frame.cost, frame.cost_source);
     setStat(p, ".s-latency", fmtMs(performance.now() - p.t0));
+    if (!currentRun) afterRun();
   }
 
   function notice(frame) {
@@ -342,11 +377,249 @@
     const cost = frame.cost != null ? `${estimated ? "~" : ""}${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
     summary.textContent = `${n} model${n === 1 ? "" : "s"} · total cost ${cost}`;
     summary.dataset.full = summary.textContent;
+    // Each panel's thread grows by this turn: the message sent and its own answer.
+    for (const p of panels.values()) {
+      if (p.el.dataset.status !== "done") continue;
+      threads[p.model] = [...(threads[p.model] || []), { role: "user", content: sentPrompt }, { role: "assistant", content: p.raw }];
+    }
+    if (panels.size) form.elements.prompt.value = "";
     if (blindRun) {
       summary.textContent = `${n} models · blind: costs and names show after your vote`;
       showVote();
     }
+    afterRun();
   }
+
+  // ---- conversation, panel tools, diff, scoreboard ----------------------------
+  const runTools = document.getElementById("run-tools");
+  const threadState = document.getElementById("thread-state");
+  const newConversation = document.getElementById("new-conversation");
+  const diffBase = document.getElementById("diff-base");
+  const diffOnly = document.getElementById("diff-only");
+  const scoreboard = document.getElementById("scoreboard");
+
+  // A retried panel (`replaces`) restarts in place; an added model gets a new panel.
+  function extension(frame) {
+    const old = frame.replaces ? panels.get(frame.replaces) : null;
+    const p = makePanel({ id: frame.completion, model: frame.model, notes: frame.notes }, old ? old.label : String.fromCharCode(65 + panels.size), performance.now());
+    p.extends = old ? "retry" : "add";
+    if (old) {
+      panels.delete(old.id);
+      old.el.replaceWith(p.el);
+      if (old.el.classList.contains("panel-expanded")) p.el.classList.add("panel-expanded");
+    } else {
+      grid.append(p.el);
+      grid.dataset.count = String(panels.size);
+    }
+    tick();
+  }
+
+  function showHistory(p, turns) {
+    if (!turns || !turns.length) return;
+    const box = document.createElement("details");
+    box.className = "panel-history";
+    const head = document.createElement("summary");
+    head.textContent = `Earlier turns (${turns.length / 2})`;
+    box.append(head);
+    for (const turn of turns) {
+      const div = document.createElement("div");
+      div.className = `turn turn-${turn.role}`;
+      div.textContent = turn.content;
+      box.append(div);
+    }
+    p.body.prepend(box);
+  }
+
+  function wireTools(p) {
+    const copy = async (text, button) => {
+      try { await navigator.clipboard.writeText(text); button.textContent = "Copied"; } catch { button.textContent = "Copy failed"; }
+      setTimeout(() => { button.textContent = button.dataset.label; }, 1500);
+    };
+    for (const button of p.tools.querySelectorAll("button")) button.dataset.label = button.textContent;
+    p.tools.querySelector(".tool-copy").addEventListener("click", (e) => copy(p.raw, e.currentTarget));
+    p.tools.querySelector(".tool-copy-text").addEventListener("click", (e) => copy(p.text.innerText, e.currentTarget));
+    p.tools.querySelector(".tool-expand").addEventListener("click", (e) => {
+      const on = p.el.classList.toggle("panel-expanded");
+      e.currentTarget.setAttribute("aria-pressed", String(on));
+      e.currentTarget.textContent = on ? "Collapse" : "Expand";
+    });
+    p.tools.querySelector(".tool-retry").addEventListener("click", () => retry(p));
+    p.tools.querySelector(".tool-continue").addEventListener("click", () => {
+      const thread = threads[p.model];
+      if (!thread) return;
+      for (const q of panels.values()) threads[q.model] = thread.slice();
+      for (const q of panels.values()) q.el.classList.toggle("continued-from", q === p);
+      showThreadState(`Every panel continues from ${blindRun ? `Model ${p.label}` : p.model}'s answer.`);
+    });
+  }
+
+  function retry(p) {
+    if (!lastRun || !p.done) return;
+    if (p.timer) clearInterval(p.timer);
+    send({ type: "retry", run: lastRun, model: p.model, replaces: p.id });
+  }
+
+  // A 429: count down from Retry-After in the panel, then offer "Retry now".
+  function countdown(p, hint, seconds) {
+    let left = Math.ceil(seconds);
+    const render = () => { hint.textContent = `Rate limited: retry in ${left} s.`; };
+    render();
+    p.timer = setInterval(() => {
+      left -= 1;
+      if (left > 0) return render();
+      clearInterval(p.timer);
+      hint.textContent = "";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-sm retry-now";
+      button.textContent = "Retry now";
+      button.addEventListener("click", () => retry(p));
+      hint.append(button);
+    }, 1000);
+  }
+
+  function showThreadState(extra) {
+    const turns = Math.max(0, ...Object.values(threads).map((t) => t.length / 2));
+    threadState.textContent = turns ? `Conversation: ${turns} turn${turns === 1 ? "" : "s"}; the next message is a follow-up to each panel's thread. ${extra || ""}` : "";
+    newConversation.hidden = !turns;
+  }
+  newConversation.addEventListener("click", () => {
+    threads = {};
+    for (const p of panels.values()) p.el.classList.remove("continued-from");
+    showThreadState();
+  });
+  document.getElementById("add-models").addEventListener("click", () => {
+    const shown = new Set(Array.from(panels.values()).map((p) => p.model));
+    const models = boxes().filter((b) => b.checked && !shown.has(b.value)).map((b) => b.value);
+    if (!models.length) return showError("Tick the models to add in the picker (ones not in this run).");
+    showError("");
+    send({ type: "add", run: lastRun, models });
+  });
+
+  // Called when the run has ended and again whenever a retried or added panel ends.
+  function afterRun() {
+    if (!lastRun || Array.from(panels.values()).some((p) => !p.done)) return;
+    for (const p of panels.values()) {
+      if (!p.extends || p.el.dataset.status !== "done" || p.threaded) continue;
+      // A retried answer replaces the panel's last turn; an added model starts its thread here.
+      const thread = threads[p.model] || [];
+      if (p.extends === "retry" && thread.length) thread[thread.length - 1] = { role: "assistant", content: p.raw };
+      else threads[p.model] = [{ role: "user", content: sentPrompt }, { role: "assistant", content: p.raw }];
+      p.threaded = true;
+    }
+    runTools.hidden = false;
+    for (const [id, kind] of [["export-md", "md"], ["export-json", "json"]]) {
+      document.getElementById(id).href = root.dataset.exportUrl.replace("00000000-0000-0000-0000-000000000000", lastRun).replace(/md$/, kind);
+    }
+    const chosen = diffBase.value;
+    diffBase.textContent = "";
+    diffBase.append(new Option("No diff", ""));
+    for (const p of panels.values()) diffBase.append(new Option(blindRun ? `Model ${p.label}` : p.model, p.id));
+    diffBase.value = panels.has(chosen) ? chosen : "";
+    showThreadState();
+    showScoreboard();
+    renderDiff();
+  }
+
+  function showScoreboard() {
+    const finished = Array.from(panels.values()).filter((p) => p.stats);
+    if (blindRun || finished.length < 2) { scoreboard.hidden = true; return; }
+    const best = (key, pick) => {
+      const known = finished.filter((p) => p.stats[key] != null);
+      if (!known.length) return null;
+      return known.reduce((a, b) => (pick(b.stats[key], a.stats[key]) ? b : a));
+    };
+    const entries = [
+      ["Cheapest", best("cost", (x, y) => x < y), (p) => fmtCost(p.stats.cost)],
+      ["Fastest first token", best("ttft", (x, y) => x < y), (p) => fmtMs(p.stats.ttft)],
+      ["Fastest tokens/s", best("speed", (x, y) => x > y), (p) => `${p.stats.speed} tok/s`],
+      ["Shortest", best("words", (x, y) => x < y), (p) => `${p.stats.words} words`],
+      ["Longest", best("words", (x, y) => x > y), (p) => `${p.stats.words} words`],
+    ];
+    scoreboard.textContent = "";
+    for (const [title, p, value] of entries) {
+      if (!p) continue;
+      const item = document.createElement("span");
+      item.className = "score";
+      item.dataset.score = title;
+      const b = document.createElement("b");
+      b.textContent = `${title}:`;
+      item.append(b, ` ${p.model} (${value(p)})`);
+      scoreboard.append(item);
+    }
+    scoreboard.hidden = false;
+  }
+
+  // Word-level diff of each panel against the baseline panel (longest common subsequence).
+  function words(text) {
+    return text.split(/(\s+)/).filter((w) => w !== "");
+  }
+  function diffWords(a, b) {
+    const n = a.length;
+    const m = b.length;
+    const table = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+    for (let i = n - 1; i >= 0; i -= 1) {
+      for (let j = m - 1; j >= 0; j -= 1) {
+        table[i][j] = a[i] === b[j] ? table[i + 1][j + 1] + 1 : Math.max(table[i + 1][j], table[i][j + 1]);
+      }
+    }
+    const ops = [];
+    let i = 0;
+    let j = 0;
+    const push = (kind, word) => {
+      const last = ops[ops.length - 1];
+      if (last && last[0] === kind) last[1] += word; else ops.push([kind, word]);
+    };
+    while (i < n && j < m) {
+      if (a[i] === b[j]) { push("same", a[i]); i += 1; j += 1; } else if (table[i + 1][j] >= table[i][j + 1]) { push("del", a[i]); i += 1; } else { push("ins", b[j]); j += 1; }
+    }
+    while (i < n) { push("del", a[i]); i += 1; }
+    while (j < m) { push("ins", b[j]); j += 1; }
+    return ops;
+  }
+  function renderDiff() {
+    const base = panels.get(diffBase.value);
+    for (const p of panels.values()) {
+      let view = p.body.querySelector(".panel-diff");
+      if (!base || p === base || !p.done) {
+        if (view) view.remove();
+        p.text.hidden = false;
+        p.el.classList.toggle("diff-base", p === base);
+        continue;
+      }
+      p.el.classList.remove("diff-base");
+      if (!view) {
+        view = document.createElement("div");
+        view.className = "panel-diff";
+        p.text.after(view);
+      }
+      view.textContent = "";
+      const ops = diffWords(words(base.raw), words(p.raw));
+      ops.forEach(([kind, text], n) => {
+        if (kind === "same") {
+          // "Only differences": unchanged words fold to an ellipsis (whitespace stays as it is).
+          if (diffOnly.checked && text.trim()) {
+            const gap = document.createElement("span");
+            gap.className = "diff-gap";
+            gap.textContent = " … ";
+            view.append(gap);
+          } else {
+            view.append(text);
+          }
+          return;
+        }
+        // A removed run right before an added one: a space between, so the words stay apart.
+        if (n > 0 && ops[n - 1][0] !== "same") view.append(" ");
+        const el = document.createElement(kind);
+        el.textContent = text;
+        view.append(el);
+      });
+      if (!ops.some(([kind]) => kind !== "same")) view.textContent = "Same words as the baseline.";
+      p.text.hidden = true;
+    }
+  }
+  diffBase.addEventListener("change", renderDiff);
+  diffOnly.addEventListener("change", renderDiff);
 
   // ---- get code -------------------------------------------------------------
   const codeDialog = document.getElementById("code-dialog");
@@ -469,6 +742,7 @@
       p.el.querySelector(".panel-live-model").textContent = `${model}:`;
     }
     summary.textContent = summary.dataset.full || "";
+    afterRun();
   }
 
   // ---- helpers --------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Compare's instruments in headless Chromium: blind votes, the leaderboard, Get code."""
 
+import json
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -77,3 +80,93 @@ def test_get_code_shows_each_language_and_copies_it(logged_in, artifacts):
     page.screenshot(path=artifacts / "compare-get-code-phone.png")
     page.click("#code-close")
     expect(dialog).to_be_hidden()
+
+
+def plain(text):
+    return " ".join(re.sub(r"[*`#>-]", " ", text).split())
+
+
+def wait_done(page, count):
+    panels = page.locator(".panel")
+    expect(panels).to_have_count(count)
+    for i in range(count):
+        expect(panels.nth(i)).to_have_attribute("data-status", "done")
+    return panels
+
+
+def test_a_two_turn_conversation_over_three_models(logged_in, artifacts):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    models = ("gpt-5-mini", "gpt-5-2-codex", "claude-haiku-4-5")
+    choose(page, *models)
+    page.fill("#prompt", "What is a branch?")
+    page.press("#prompt", "Control+Enter")
+    wait_done(page, 3)
+    expect(page.locator("#thread-state")).to_contain_text("Conversation: 1 turn")
+    expect(page.locator("#prompt")).to_have_value("")
+    first = {m: page.locator(f".panel[data-model='{m}'] .panel-text").inner_text() for m in models}
+
+    page.fill("#prompt", "And what does it cost?")
+    page.click("#run-btn")
+    panels = wait_done(page, 3)
+    expect(page.locator("#thread-state")).to_contain_text("Conversation: 2 turns")
+    # Each panel shows its own earlier turn: the first question and that model's own answer.
+    for model in models:
+        history = page.locator(f".panel[data-model='{model}'] .panel-history")
+        history.locator("summary").click()
+        expect(history.locator(".turn-user")).to_have_text("What is a branch?")
+        # The thread holds the answer's markdown source; the panel showed it rendered.
+        assert plain(history.locator(".turn-assistant").inner_text()) == plain(first[model])
+    expect(page.locator("#scoreboard")).to_contain_text("Cheapest:")
+    expect(page.locator("#scoreboard")).to_contain_text("Longest:")
+    page.screenshot(path=artifacts / "compare-conversation.png")
+
+    # Retry one panel: it restarts in place, the others keep their answers.
+    codex = page.locator(".panel[data-model='gpt-5-2-codex']")
+    old = codex.get_attribute("data-completion")
+    codex.locator(".tool-retry").click()
+    expect(page.locator(".panel[data-model='gpt-5-2-codex']")).not_to_have_attribute("data-completion", old)
+    expect(page.locator(".panel[data-model='gpt-5-2-codex']")).to_have_attribute("data-status", "done")
+    expect(panels).to_have_count(3)
+
+    # Add a model to the finished run, then export it.
+    page.check("#model-picker input[value='gpt-5-nano']")
+    page.click("#add-models")
+    wait_done(page, 4)
+    with page.expect_download() as download:
+        page.click("#export-json")
+    data = json.loads(open(download.value.path()).read())
+    assert sorted(c["model"] for c in data["completions"]) == sorted([*models, "gpt-5-2-codex", "gpt-5-nano"])
+    assert set(data["threads"]) == set(models)
+
+    # Expand a panel, and "Continue with this" gives every panel one thread.
+    mini = page.locator(".panel[data-model='gpt-5-mini']")
+    mini.locator(".tool-expand").click()
+    expect(mini).to_have_class("panel panel-expanded")
+    mini.locator(".tool-continue").click()
+    expect(page.locator("#thread-state")).to_contain_text("continues from gpt-5-mini")
+    page.screenshot(path=artifacts / "compare-conversation-tools.png", full_page=True)
+
+
+def test_the_diff_marks_words_against_a_baseline_panel(logged_in, artifacts):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-mini", "gpt-5-nano")
+    page.fill("#prompt", "Describe connection pooling.")
+    page.click("#run-btn")
+    wait_done(page, 2)
+    page.select_option("#diff-base", label="gpt-5-mini")
+    other = page.locator(".panel[data-model='gpt-5-nano']")
+    diff = other.locator(".panel-diff")
+    expect(diff).to_be_visible()
+    expect(other.locator(".panel-text")).to_be_hidden()
+    assert diff.locator("ins").count() + diff.locator("del").count() > 0
+    page.check("#diff-only")
+    expect(diff.locator(".diff-gap").first).to_be_visible()
+    # Only the changed words are left: any other text is whitespace.
+    loose = "Array.from(document.querySelector(\".panel[data-model='gpt-5-nano'] .panel-diff\").childNodes)"
+    assert page.evaluate(f"{loose}.filter((n) => n.nodeType === 3).every((n) => !n.textContent.trim())")
+    page.screenshot(path=artifacts / "compare-diff.png")
+    page.select_option("#diff-base", value="")
+    expect(diff).to_have_count(0)
+    expect(other.locator(".panel-text")).to_be_visible()

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -135,7 +136,7 @@ def test_a_two_turn_conversation_over_three_models(logged_in, artifacts):
     wait_done(page, 4)
     with page.expect_download() as download:
         page.click("#export-json")
-    data = json.loads(open(download.value.path()).read())
+    data = json.loads(Path(download.value.path()).read_text())
     assert sorted(c["model"] for c in data["completions"]) == sorted([*models, "gpt-5-2-codex", "gpt-5-nano"])
     assert set(data["threads"]) == set(models)
 

@@ -142,6 +142,10 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # An unreachable database fails a write in seconds (the row then waits in memory, see
+        # compare/writes.py) instead of holding the database thread until TCP gives up.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 else:
     DATABASES = {
         "default": {

@@ -92,7 +92,8 @@
     });
     socket.addEventListener("close", (event) => {
       if (event.code === 4401) { setConn("Signed out: reload the page to log in again", "error"); return; }
-      setConn("Disconnected, reconnecting…", "warn");
+      // 4012: the server is restarting (its answers were logged as interrupted).
+      setConn(event.code === 4012 ? "The server is restarting, reconnecting…" : "Disconnected, reconnecting…", "warn");
       for (const p of panels.values()) {
         if (!p.done) finishPanel(p, "interrupted", "badge-error", "The connection dropped before this answer finished.");
       }
@@ -300,7 +301,11 @@
     const p = panels.get(frame.completion);
     if (!p) return;
     const cancelled = frame.status === "cancelled";
-    finishPanel(p, cancelled ? "stopped" : "done", cancelled ? "badge-warn" : "badge-ok");
+    if (frame.status === "interrupted") {
+      finishPanel(p, "interrupted", "badge-error", "The server restarted before this answer finished; it is logged with the text above.");
+    } else {
+      finishPanel(p, cancelled ? "stopped" : "done", cancelled ? "badge-warn" : "badge-ok");
+    }
     if (frame.html && !cancelled) {
       // Server-rendered markdown, sanitised there (markdown-it + nh3).
       const atBottom = p.body.scrollHeight - p.body.scrollTop - p.body.clientHeight < 24;

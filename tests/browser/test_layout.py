@@ -105,3 +105,32 @@ def test_compare_opens_with_nothing_ticked_then_remembers_the_last_choice(page):
     page.goto("/compare/?models=claude-haiku-4-5")
     expect(checked).to_have_count(1)
     expect(page.locator("#model-picker input[value='claude-haiku-4-5']")).to_be_checked()
+
+
+@pytest.mark.parametrize("size", [{"width": 1280, "height": 800}, {"width": 1440, "height": 900}])
+def test_the_models_table_fits_and_apply_and_reset_stay_in_view(page, size):
+    page.set_viewport_size(size)
+    log_in(page)
+    page.goto("/models/")
+    assert in_view(page, "#catalog-filter button[type=submit]")
+    assert in_view(page, "#catalog-filter a.btn")
+    wrap = page.locator(".catalog-results .table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table scrolls sideways"
+    # Compact rows: descriptions open on demand.
+    note = page.locator(".model-notes").first
+    expect(note.locator("p")).to_be_hidden()
+    note.locator("summary").click()
+    expect(note.locator("p")).to_be_visible()
+
+
+def test_on_a_phone_the_models_filters_fold_behind_a_button(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page)
+    page.goto("/models/")
+    search = page.locator("#id_q")
+    expect(search).to_be_hidden()
+    page.get_by_role("button", name="Filters").click()
+    expect(search).to_be_visible()
+    # The price of each model stays in view; the columns that do not fit are left out.
+    expect(page.locator(".catalog-table td.price").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")

@@ -354,7 +354,8 @@ def test_the_blended_price_is_explained_and_shown(client_as, alice):
     response = client_as(alice).get(URL, {"q": "gpt-5-nano"})
     html = response.content.decode()
     assert "(3 × input + 1 × output) ÷ 4" in html  # the column header's tooltip
-    assert "$0.1375" in row_of(response, "gpt-5-nano")
+    # (3 x 0.05 + 0.40) / 4 = 0.1375, shown to three significant digits as list prices are.
+    assert "$0.138" in row_of(response, "gpt-5-nano")
 
 
 def test_a_row_shows_cache_write_audio_input_tiers_and_release_date(client_as, alice):

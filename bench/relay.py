@@ -183,6 +183,7 @@ def setup_app(sim_url, folder):
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",
+        # host:port: the simulator's own port only.
         "GATEWAY_ALLOWED_HOSTS": sim_url.removeprefix("http://"),
         "PLAYGROUND_DEMO": "1",
         "SQLITE_PATH": str(Path(folder) / "bench.sqlite3"),

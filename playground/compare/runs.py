@@ -6,15 +6,17 @@ more when its request ends, whatever happened to it.
 """
 
 import re
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -282,10 +284,46 @@ def branch_notes(branch, model_id):
     return []
 
 
-@sync_to_async
-def prepare_run(user, request: RunRequest) -> PreparedRun:
-    """Everything a run needs before its streams start, read in one hop to the database
-    thread. Nothing is written yet: the rows
+# Run starts read on threads of their own. Under Channels every socket's sync code shares
+# one thread (sync_to_async's thread_sensitive default), so a run start used to wait for
+# the session lookups, row writes and rollups of every other socket: added time to first
+# token grew with the number of runs starting together. An in-memory SQLite database (the
+# tests) keeps the shared thread: its connections lock whole tables against each other.
+RUN_START_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="run-start")
+
+
+async def prepare_run(user, request: RunRequest) -> PreparedRun:
+    """See `_prepare_run`: run on a run-start thread."""
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        return await sync_to_async(_prepare_run)(user, request)
+    return await sync_to_async(_prepared_on_own_thread, thread_sensitive=False, executor=RUN_START_THREADS)(
+        user, request
+    )
+
+
+def _prepared_on_own_thread(user, request):
+    # What Channels' database_sync_to_async does around each call: a connection past its
+    # age or broken by an error is replaced; a healthy one is kept (opening one costs ms).
+    close_old_connections()
+    return _prepare_run(user, request)
+
+
+def close_run_start_connections():
+    """Close the database connections of the run-start threads (a test database is dropped
+    only once nobody holds a connection to it)."""
+    barrier = threading.Barrier(RUN_START_THREADS._max_workers)
+
+    def close():
+        connections.close_all()
+        barrier.wait(timeout=5)
+
+    for future in [RUN_START_THREADS.submit(close) for _ in range(barrier.parties)]:
+        future.result()
+
+
+def _prepare_run(user, request: RunRequest) -> PreparedRun:
+    """Everything a run needs before its streams start, read in one hop to the database.
+    Nothing is written yet: the rows
     are saved by `save_run` while the streams connect, so the database never delays the
     first token. Raises Http404, ValidationError or RunError."""
     try:

@@ -281,6 +281,8 @@ INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 RUN_MAX_MODELS = env_int("RUN_MAX_MODELS", 8)
 RUN_MAX_MESSAGE_BYTES = env_int("RUN_MAX_MESSAGE_BYTES", 512 * 1024)
 RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
+# Compare asks to confirm a run whose worst case (every model writing max tokens) costs more (USD).
+RUN_CONFIRM_USD = env_float("RUN_CONFIRM_USD", 0.50)
 # Limits per Compare socket: frames a client may send per second (a burst of twice that),
 # and frames the server may have queued or sent without the client acknowledging them.
 WS_MAX_FRAMES_PER_SECOND = env_int("WS_MAX_FRAMES_PER_SECOND", 20)

@@ -42,6 +42,8 @@ def index(request):
             "branches": branches,
             "providers": sorted(providers.items()),
             "selected": selected,
+            # Runs whose worst case costs more than this ask to confirm first.
+            "confirm_usd": settings.RUN_CONFIRM_USD,
             "max_models": settings.RUN_MAX_MODELS,
         },
     )

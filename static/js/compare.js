@@ -144,6 +144,11 @@
     const followUp = {};
     for (const model of frame.models) if (threads[model]) followUp[model] = threads[model];
     if (Object.keys(followUp).length) frame.threads = followUp;
+    const estimate = preflight(frame);
+    const limit = Number(root.dataset.confirmUsd);
+    if (estimate.worst > limit && !window.confirm(`The worst case of this run is about ${fmtCost(estimate.worst)} (every model writing its max tokens), above the team's ${fmtCost(limit)}. Run it?`)) {
+      return;
+    }
     if (!send(frame)) {
       return showError("Not connected to the server yet; try again in a moment.");
     }
@@ -290,10 +295,8 @@
     if (frame.text) {
       // Follow the stream while the reader is at the bottom; leave them where they scrolled to.
       const body = p.body;
-      const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
-      p.text.append(frame.text);
       p.raw += frame.text;
-      if (atBottom) body.scrollTop = body.scrollHeight;
+      scheduleLive(p);
     }
   }
 
@@ -306,12 +309,14 @@
     } else {
       finishPanel(p, cancelled ? "stopped" : "done", cancelled ? "badge-warn" : "badge-ok");
     }
+    settleLive(p);
     if (frame.html && !cancelled) {
       // Server-rendered markdown, sanitised there (markdown-it + nh3).
       const atBottom = p.body.scrollHeight - p.body.scrollTop - p.body.clientHeight < 24;
       p.text.innerHTML = frame.html;
       if (atBottom) p.body.scrollTop = p.body.scrollHeight;
       p.text.classList.add("markdown");
+      p.text.classList.remove("live");
     }
     if (frame.ttft_ms != null) setStat(p, ".s-ttft", fmtMs(frame.ttft_ms));
     if (frame.latency_ms != null) setStat(p, ".s-latency", fmtMs(frame.latency_ms));
@@ -341,6 +346,7 @@
     // An error after the stream started keeps the response's 200: show it as a stream error.
     const httpError = frame.status != null && frame.status >= 400;
     finishPanel(p, httpError ? `error ${frame.status}` : "error", "badge-error");
+    settleLive(p);
     const box = p.el.querySelector(".panel-error");
     box.hidden = false;
     box.textContent = "";
@@ -354,7 +360,12 @@
       hint.className = "muted small";
       hint.textContent = `Retry after ${frame.retry_after} s.`;
       box.append(hint);
-      if (frame.status === 429) countdown(p, hint, frame.retry_after);
+      if (frame.status === 429) {
+        const clock = document.createElement("div");
+        clock.className = "small retry-clock";
+        box.append(clock);
+        countdown(p, clock, frame.retry_after);
+      }
     }
     p.tools.hidden = false;
     if (frame.code) {
@@ -394,6 +405,134 @@
     }
     afterRun();
   }
+
+  // ---- markdown while streaming ------------------------------------------------
+  // The streaming answer is drawn as markdown at most every LIVE_MS, in the browser, from
+  // DOM nodes and text only (no HTML is ever parsed, so nothing needs sanitising); when the
+  // answer ends the server's sanitised HTML (markdown-it + nh3) replaces it. The relay
+  // sends exactly what it sent before: the rendering costs it nothing.
+  const LIVE_MS = 120;
+  function scheduleLive(p) {
+    if (p.liveTimer) return;
+    p.liveTimer = setTimeout(() => {
+      p.liveTimer = null;
+      if (p.done) return;
+      const body = p.body;
+      const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
+      p.text.replaceChildren(markdownNodes(p.raw));
+      p.text.classList.add("markdown", "live");
+      if (atBottom) body.scrollTop = body.scrollHeight;
+    }, LIVE_MS);
+  }
+  // The answer ended: no more timed redraws; what came last is drawn now.
+  function settleLive(p) {
+    clearTimeout(p.liveTimer);
+    p.liveTimer = null;
+    if (p.raw) {
+      p.text.replaceChildren(markdownNodes(p.raw));
+      p.text.classList.add("markdown", "live");
+    }
+  }
+  function inlineNodes(text) {
+    const out = document.createDocumentFragment();
+    const pattern = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*\s][^*]*\*)/g;
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      out.append(text.slice(last, match.index));
+      const token = match[0];
+      const tag = token.startsWith("`") ? "code" : token.startsWith("**") ? "strong" : "em";
+      const cut = tag === "strong" ? 2 : 1;
+      const el = document.createElement(tag);
+      el.textContent = token.slice(cut, -cut);
+      out.append(el);
+      last = match.index + token.length;
+    }
+    out.append(text.slice(last));
+    return out;
+  }
+  function markdownNodes(text) {
+    const out = document.createDocumentFragment();
+    let list = null;
+    let para = null;
+    let fence = null;
+    for (const line of text.split("\n")) {
+      if (fence) {
+        if (line.trim().startsWith("```")) { fence = null; continue; }
+        fence.textContent += `${line}\n`;
+        continue;
+      }
+      if (line.trim().startsWith("```")) {
+        const pre = document.createElement("pre");
+        fence = document.createElement("code");
+        pre.append(fence);
+        out.append(pre);
+        list = para = null;
+        continue;
+      }
+      const item = line.match(/^\s*(?:[-*+]|(\d+)[.)])\s+(.*)$/);
+      const heading = line.match(/^(#{1,6})\s+(.*)$/);
+      if (item) {
+        const kind = item[1] ? "ol" : "ul";
+        if (!list || list.tagName.toLowerCase() !== kind) { list = document.createElement(kind); out.append(list); }
+        const li = document.createElement("li");
+        li.append(inlineNodes(item[2]));
+        list.append(li);
+        para = null;
+      } else if (heading) {
+        const h = document.createElement(`h${heading[1].length}`);
+        h.append(inlineNodes(heading[2]));
+        out.append(h);
+        list = para = null;
+      } else if (!line.trim()) {
+        list = para = null;
+      } else {
+        if (!para) { para = document.createElement("p"); out.append(para); } else { para.append(document.createElement("br")); }
+        para.append(inlineNodes(line));
+        list = null;
+      }
+    }
+    return out;
+  }
+
+  // ---- pre-flight -------------------------------------------------------------
+  // Tokens are estimated locally (about four characters a token, marked "~"); the worst
+  // case prices every model's input plus its max tokens of output at catalog prices.
+  const preflightLine = document.getElementById("preflight");
+  const approxTokens = (text) => Math.ceil(text.length / 4);
+  function preflight(frame) {
+    const base = frame.messages.reduce((n, m) => n + approxTokens(m.content), 0);
+    const maxTokens = frame.params.max_tokens || 0;
+    const thinking = frame.params.thinking_budget || 0;
+    let worst = 0;
+    let unknown = 0;
+    let tokens = 0;
+    for (const model of frame.models) {
+      const box = picker.querySelector(`input[value="${CSS.escape(model)}"]`);
+      const history = (frame.threads && frame.threads[model]) || [];
+      const input = base + history.reduce((n, m) => n + approxTokens(m.content), 0);
+      tokens = Math.max(tokens, input);
+      const cap = Number(box?.dataset.maxOut) || Infinity;
+      const output = Math.min(maxTokens + (model.startsWith("claude") ? thinking : 0), cap);
+      if (!box || box.dataset.in === "" || box.dataset.out === "") { unknown += 1; continue; }
+      worst += (input * Number(box.dataset.in) + output * Number(box.dataset.out)) / 1e6;
+    }
+    return { tokens, worst, unknown };
+  }
+  function showPreflight() {
+    const models = boxes().filter((b) => b.checked).map((b) => b.value);
+    const prompt = form.elements.prompt.value;
+    if (!models.length || !prompt.trim()) { preflightLine.textContent = ""; return; }
+    const messages = [{ content: form.elements.system.value }, { content: prompt }];
+    const params = { max_tokens: Number(form.elements.max_tokens.value) || 0, thinking_budget: Number(form.elements.thinking_budget.value) || 0 };
+    const followUp = {};
+    for (const model of models) if (threads[model]) followUp[model] = threads[model];
+    const { tokens, worst, unknown } = preflight({ models, messages, params, threads: followUp });
+    const priced = unknown ? ` (${unknown} model${unknown === 1 ? "" : "s"} with no price not counted)` : "";
+    preflightLine.textContent = `~${tokens.toLocaleString("en-US")} tokens in · worst case ~${fmtCost(worst)} with ${params.max_tokens.toLocaleString("en-US")} max tokens${priced}`;
+    preflightLine.classList.toggle("over", worst > Number(root.dataset.confirmUsd));
+  }
+  form.addEventListener("input", showPreflight);
+  picker.addEventListener("change", showPreflight);
 
   // ---- conversation, panel tools, diff, scoreboard ----------------------------
   const runTools = document.getElementById("run-tools");
@@ -467,7 +606,7 @@
   // A 429: count down from Retry-After in the panel, then offer "Retry now".
   function countdown(p, hint, seconds) {
     let left = Math.ceil(seconds);
-    const render = () => { hint.textContent = `Rate limited: retry in ${left} s.`; };
+    const render = () => { hint.textContent = `Retry now in ${left} s…`; };
     render();
     p.timer = setInterval(() => {
       left -= 1;
@@ -837,5 +976,6 @@
     return `~${input ?? "?"} / ~${output ?? "?"}`;
   }
 
+  showPreflight();
   connect();
 })();

@@ -171,3 +171,54 @@ def test_the_diff_marks_words_against_a_baseline_panel(logged_in, artifacts):
     page.select_option("#diff-base", value="")
     expect(diff).to_have_count(0)
     expect(other.locator(".panel-text")).to_be_visible()
+
+
+def test_answers_render_as_markdown_while_they_stream(logged_in):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-mini")
+    page.fill("#prompt", "List three things. sim:interval_ms=150 sim:chunks=80")
+    page.click("#run-btn")
+    panel = page.locator(".panel").first
+    expect(panel).to_have_attribute("data-status", "streaming")
+    # Drawn from the stream in the browser (the simulator's answers have bold words and a list).
+    expect(panel.locator(".panel-text.live strong, .panel-text.live li").first).to_be_visible()
+    assert panel.get_attribute("data-status") == "streaming"
+    page.keyboard.press("Escape")
+    expect(panel).to_have_attribute("data-status", "stopped")
+
+
+def test_pre_flight_shows_tokens_and_the_worst_case_and_asks_above_the_threshold(logged_in):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-mini", "claude-opus-4-1")
+    page.fill("#prompt", "x" * 400)
+    page.fill("#max_tokens", "100")
+    line = page.locator("#preflight")
+    expect(line).to_contain_text("~100 tokens in")
+    expect(line).to_contain_text("worst case ~$0.0")
+    # 20,000 output tokens of claude-opus-4-1 at $75 / 1M is $1.50: above the 0.50 threshold.
+    page.fill("#max_tokens", "20000")
+    expect(line).to_have_class("preflight small muted over")
+    messages = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.dismiss()))
+    page.click("#run-btn")
+    expect(page.locator("#run-btn")).to_have_text("Run")
+    assert messages and "worst case" in messages[0]
+    expect(page.locator(".panel")).to_have_count(0)
+
+
+def test_a_429_counts_down_and_then_offers_retry_now(logged_in):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-nano")
+    page.fill("#prompt", "hello sim:fault=429")
+    page.click("#run-btn")
+    panel = page.locator(".panel").first
+    expect(panel).to_have_attribute("data-status", "error 429")
+    expect(panel.locator(".panel-error")).to_contain_text(re.compile(r"Retry now in \d+ s"))
+    retry_now = panel.locator(".retry-now")
+    expect(retry_now).to_be_visible(timeout=15000)
+    old = panel.get_attribute("data-completion")
+    retry_now.click()
+    expect(page.locator(".panel").first).not_to_have_attribute("data-completion", old)

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "playground.compare",
     "playground.usage",
     "playground.catalog",
+    "playground.prompts",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +277,9 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "playground@localhost")
 # An invitation link works for this many days unless its maker chooses otherwise.
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+
+# Views of public share links per client address and minute.
+SHARE_RATE_PER_MINUTE = env_int("SHARE_RATE_PER_MINUTE", 60)
 
 # Limits on runs.
 RUN_MAX_MODELS = env_int("RUN_MAX_MODELS", 8)

@@ -72,9 +72,19 @@ class Run(models.Model):
     # between the system prompt and `messages` (Completion.request_messages).
     threads = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(default=timezone.now)
+    # The prompt version this run tried (its code: the prompts app reads compare, not back).
+    prompt_version = models.UUIDField(null=True, blank=True)
+    # "Run again": the run this one repeats.
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
 
     class Meta:
         ordering = ["-created"]
+        indexes = [
+            # A prompt version's evidence: its runs.
+            models.Index(fields=["prompt_version"], name="run_prompt_version_idx"),
+            # The runs list: a team's runs, newest first.
+            models.Index(fields=["team", "-created"], name="run_team_created_idx"),
+        ]
 
     def __str__(self):
         return f"run {self.code}"

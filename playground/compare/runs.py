@@ -8,6 +8,7 @@ more when its request ends, whatever happened to it.
 import re
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -57,6 +58,10 @@ class RunRequest:
     messages: list
     params: dict
     threads: dict = field(default_factory=dict)  # model -> its earlier turns (a follow-up)
+    # Optional links: the prompt version tried (checked by the prompts app through
+    # `run_starting`) and the run repeated ("Run again").
+    prompt_version: str | None = None
+    rerun_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,19 @@ def parse_run_frame(frame: dict) -> RunRequest:
         clean_messages,
         parse_params({} if frame.get("params") is None else frame["params"]),
         threads,
+        prompt_version=_optional_code(frame, "prompt_version"),
+        rerun_of=_optional_code(frame, "rerun_of"),
     )
+
+
+def _optional_code(frame, key):
+    value = frame.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise RunError(f"{key} must be a code.") from None
 
 
 def parse_threads(threads, models) -> dict:
@@ -341,7 +358,13 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
         params=request.params,
         threads=request.threads,
         created=now,
+        prompt_version=request.prompt_version,
     )
+    if request.rerun_of:
+        # Only a run of the same team can be repeated (its code is all the client sent).
+        run.rerun_of = Run.objects.filter(code=request.rerun_of, team_id=branch.team_id).first()
+        if run.rerun_of is None:
+            raise RunError("The run to repeat is not one of this team's.")
     completions = plan_completions(run, branch, request.models, now, user)
     # Other apps may refuse the run (a budget's hard stop) or add notes (the rate limit).
     for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):

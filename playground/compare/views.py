@@ -15,7 +15,7 @@ from playground.teams.current import current_membership
 from playground.teams.current import memberships as team_memberships
 from playground.teams.models import Branch
 
-from . import export, runs, snippets, votes
+from . import export, prefill, runs, snippets, votes
 
 
 @login_required
@@ -31,6 +31,8 @@ def index(request):
     # From the Models page: ?models=a,b,c (with JavaScript) or ?models=a&models=b (without).
     wanted = [normalize_model_id(m.strip()) for v in request.GET.getlist("models") for m in v.split(",") if m.strip()]
     # Nothing ticked otherwise: compare.js then restores the person's last choice.
+    fill = prefill.take(request) or {}
+    wanted += [m for m in fill.get("models", []) if isinstance(m, str)]
     selected = [m for m in wanted if m in known][: settings.RUN_MAX_MODELS]
     providers = {}
     for model in models:
@@ -45,6 +47,8 @@ def index(request):
             # Runs whose worst case costs more than this ask to confirm first.
             "confirm_usd": settings.RUN_CONFIRM_USD,
             "max_models": settings.RUN_MAX_MODELS,
+            "fill": fill,
+            "fill_prior": json.dumps(fill.get("prior") or []),
         },
     )
 

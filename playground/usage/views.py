@@ -37,6 +37,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_RE = re.compile(r"(\d{1,20})-(\d{1,20})")
 LOG_FIELDS = [
     "code",
+    "run__code",
     "started",
     "finished",
     "model",
@@ -78,7 +79,9 @@ def _log_page(filters, cursor):
         # id < y)`: SQLite cannot use the (team, started, id) index for the OR form and
         # scans the team's whole log (275 ms at 200K rows in bench/pages.py).
         qs = qs.filter(started__lte=started).exclude(started=started, id__gte=pk)
-    rows = list(qs.select_related("user", "branch").only(*LOG_FIELDS).order_by("-started", "-id")[: PAGE_SIZE + 1])
+    rows = list(
+        qs.select_related("user", "branch", "run").only(*LOG_FIELDS).order_by("-started", "-id")[: PAGE_SIZE + 1]
+    )
     # One row more than a page tells whether an older page exists, without counting.
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
@@ -95,6 +98,7 @@ def log_rows(log):
     """The log page's cells, formatted here: through template filters, the 50 rows cost most
     of the page's time (bench/pages.py)."""
     prefix = reverse("usage:request", args=["00000000-0000-0000-0000-000000000000"]).rsplit("/", 2)[0] + "/"
+    run_prefix = reverse("runs:index")
     rows = []
     for c in log:
         started = timezone.localtime(c.started)
@@ -112,6 +116,7 @@ def log_rows(log):
             {
                 "code": str(c.code),
                 "url": f"{prefix}{c.code}/",
+                "run_url": f"{run_prefix}{c.run.code}/",
                 # strftime: Django's date formatting costs 0.1 ms a call, twice per row.
                 "time": f"{started:%b} {started.day}, {started:%H:%M:%S}",
                 "time_title": f"{started:%Y-%m-%d %H:%M:%S.%f} {started.tzname()}",

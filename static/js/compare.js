@@ -121,7 +121,9 @@
     if (!prompt.trim()) { showError("Write a user message."); return null; }
     const messages = [];
     if (system.trim()) messages.push({ role: "system", content: system });
-    messages.push({ role: "user", content: prompt });
+    // Earlier turns of a prompt opened from the library come first.
+    const prior = form.elements.prior ? JSON.parse(form.elements.prior.value || "[]") : [];
+    messages.push(...prior, { role: "user", content: prompt });
     const params = {};
     const temperature = form.elements.temperature.value;
     const maxTokens = form.elements.max_tokens.value;
@@ -133,10 +135,17 @@
     if (thinking !== "") params.thinking_budget = Number(thinking);
     showError("");
     const branch = form.elements.branch ? form.elements.branch.value : "";
-    return { type: "run", branch, models, messages, params };
+    const frame = { type: "run", branch, models, messages, params };
+    // The prompt version or the run this one comes from, when opened from one.
+    for (const key of ["prompt_version", "rerun_of"]) {
+      if (form.elements[key] && form.elements[key].value) frame[key] = form.elements[key].value;
+    }
+    return frame;
   }
 
   form.addEventListener("submit", (event) => {
+    // "Save as prompt" posts the form to the server as it is.
+    if (event.submitter && event.submitter.formAction && event.submitter.hasAttribute("formaction")) return;
     event.preventDefault();
     if (currentRun || pendingRun) return;
     const frame = buildFrame();

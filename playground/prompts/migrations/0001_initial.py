@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('compare', '0005_run_prompt_version_rerun'),
+        ('compare', '0006_run_prompt_version_rerun'),
         ('teams', '0004_lineage_invitations_audit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

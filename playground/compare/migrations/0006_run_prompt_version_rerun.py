@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compare', '0004_server_process'),
+        ('compare', '0005_run_threads'),
         ('teams', '0004_lineage_invitations_audit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

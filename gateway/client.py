@@ -15,7 +15,9 @@ from httpx_sse import EventSource, SSEError
 
 from . import quirks
 from . import stream as events
+from .addresses import parse_allowed_hosts
 from .redact import Redactor
+from .transport import AddressRefusedError, GatewayTransport
 
 NEON_DIALECT_PATHS = {
     "chat_completions": "/ai-gateway/mlflow/v1",
@@ -101,8 +103,28 @@ def resolve_urls(base_url: str) -> GatewayURLs:
     )
 
 
-def make_client(*, connect_timeout=10.0, read_timeout=120.0, max_connections=400, transport=None):
-    """The pooled client a process shares. Redirects stay off: a token never follows one."""
+def make_client(
+    *,
+    connect_timeout=10.0,
+    read_timeout=120.0,
+    max_connections=400,
+    transport=None,
+    allowed_hosts=None,
+    resolver=None,
+):
+    """The pooled client a process shares. Redirects stay off: a token never follows one.
+
+    Without `transport` it runs on `gateway.transport.GatewayTransport` (aiohttp's pool), whose
+    resolver refuses non-public addresses at connect time unless the host:port is in
+    `allowed_hosts` (a list like GATEWAY_ALLOWED_HOSTS, read on each new connection when
+    callable; by default the setting itself). `resolver` replaces the DNS lookup (tests).
+    """
+    if transport is None:
+        transport = GatewayTransport(
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            allowed=_allowed(allowed_hosts),
+            resolver=resolver,
+        )
     return httpx.AsyncClient(
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -110,6 +132,21 @@ def make_client(*, connect_timeout=10.0, read_timeout=120.0, max_connections=400
         transport=transport,
         headers={"User-Agent": "neon-ai-playground/1.0"},
     )
+
+
+def _allowed(allowed_hosts):
+    if callable(allowed_hosts):
+        return lambda: parse_allowed_hosts(allowed_hosts())
+    if allowed_hosts is not None:
+        parsed = parse_allowed_hosts(allowed_hosts)
+        return lambda: parsed
+
+    def from_settings():
+        from django.conf import settings
+
+        return parse_allowed_hosts(getattr(settings, "GATEWAY_ALLOWED_HOSTS", ()) if settings.configured else ())
+
+    return from_settings
 
 
 def _headers(token):
@@ -194,6 +231,8 @@ def error_from_body(status, body: bytes, headers=None):
 
 
 def _transport_error(exc):
+    if isinstance(exc, AddressRefusedError):
+        return GatewayError(None, "address_refused", str(exc))
     if isinstance(exc, httpx.ConnectTimeout):
         return GatewayError(None, "connect_timeout", "Timed out connecting to the gateway.")
     if isinstance(exc, httpx.ReadTimeout):

@@ -389,7 +389,7 @@ def test_retry_after_is_seconds_or_unknown(value, seconds):
 async def test_connection_refused_is_a_connection_error():
     port = free_port()  # bound and released: nothing listens there now
     with pytest.raises(gw.GatewayError) as info:
-        async with gw.make_client(connect_timeout=2.0) as client:
+        async with gw.make_client(connect_timeout=2.0, allowed_hosts=[f"127.0.0.1:{port}"]) as client:
             async for _ in gw.stream_chat(
                 client, base_url=f"http://127.0.0.1:{port}", token=TOKEN, model="gpt-5-mini", messages=[]
             ):

@@ -57,3 +57,25 @@ def test_a_check_shows_the_message_of_a_gateway_error_envelope(client, alice, te
     client.post(reverse("teams:check", args=[branch.code]), **HTMX)
     branch.refresh_from_db()
     assert branch.last_check_error == "HTTP 403: This token may not list models"
+
+
+def test_a_check_of_a_name_that_rebinds_to_loopback_is_refused_when_connecting(client, alice, team, monkeypatch):
+    """Validated with a public answer, then resolved again to 127.0.0.1 by the connection: refused."""
+    import socket
+    from functools import partial
+
+    from gateway.client import make_client
+    from playground import http
+    from tests.gateway.test_transport import PUBLIC, RebindingDNS
+
+    dns = RebindingDNS()
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    # The shared client of playground.http (closed with its loop), on the fake name server.
+    monkeypatch.setattr(http, "make_client", partial(make_client, resolver=dns))
+    branch = make_branch(team, alice, "https://gateway.rebind.test")
+    client.force_login(alice)
+    client.post(reverse("teams:check", args=[branch.code]), **HTMX)
+    branch.refresh_from_db()
+    assert dns.answers == [PUBLIC, "127.0.0.1"]
+    assert "resolved to a loopback address (127.0.0.1) when connecting" in branch.last_check_error
+    assert branch.last_ok is None

@@ -1,0 +1,184 @@
+"""The aiohttp transport: the address check at connect time (DNS rebinding) and httpx's error kinds.
+
+No test here reaches a non-loopback address: the resolvers are fakes, and a fake refuses
+(fails the test) before it would hand a public address to a connection.
+"""
+
+import socket
+
+import httpx
+import pytest
+from aiohttp.abc import AbstractResolver
+
+from gateway import client as gw
+from gateway.addresses import parse_allowed_hosts, refusal
+from gateway.transport import GatewayTransport
+from tests.conftest import TOKEN
+
+PUBLIC = "93.184.216.34"
+
+
+class RebindingDNS(AbstractResolver):
+    """A name server that answers a public address the first time a name is asked, then 127.0.0.1.
+
+    `getaddrinfo` stands in for socket.getaddrinfo (the check when a URL is validated),
+    `resolve` for the connection pool's lookups. It never gives a connection a public
+    address: the test fails instead, before anything is dialled.
+    """
+
+    def __init__(self):
+        self.answers = []
+
+    def _next(self):
+        address = PUBLIC if not self.answers else "127.0.0.1"
+        self.answers.append(address)
+        return address
+
+    def getaddrinfo(self, host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (self._next(), port))]
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        address = self._next()
+        assert refusal(address), f"the test would connect to the public address {address}"
+        return [{"hostname": host, "host": address, "port": port, "family": family, "proto": 0, "flags": 0}]
+
+    async def close(self):
+        pass
+
+
+@pytest.fixture
+def listener():
+    """A loopback port we own: anything that connects to it is seen (and nothing should)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.setblocking(False)
+
+        def accepted():
+            try:
+                server.accept()[0].close()
+            except BlockingIOError:
+                return False
+            return True
+
+        yield server.getsockname()[1], accepted
+
+
+async def stream(client, base_url):
+    async for _ in gw.stream_chat(client, base_url=base_url, token=TOKEN, model="gpt-5-mini", messages=[]):
+        pass
+
+
+async def test_a_name_that_rebinds_to_loopback_is_refused_at_connect_time(listener):
+    port, accepted = listener
+    dns = RebindingDNS()
+    dns.getaddrinfo("gateway.rebind.test", port)  # the URL was validated: a public address then
+    with pytest.raises(gw.GatewayError) as info:
+        async with gw.make_client(resolver=dns, allowed_hosts=[]) as client:
+            await stream(client, f"https://gateway.rebind.test:{port}")
+    assert info.value.code == "address_refused" and info.value.status is None
+    assert "resolved to a loopback address (127.0.0.1) when connecting" in info.value.message
+    assert "GATEWAY_ALLOWED_HOSTS" in info.value.message
+    assert dns.answers == [PUBLIC, "127.0.0.1"]
+    assert not accepted()
+
+
+async def test_an_ip_address_in_the_url_is_checked_too(listener):
+    port, accepted = listener
+    with pytest.raises(gw.GatewayError) as info:
+        async with gw.make_client(allowed_hosts=["127.0.0.1:9"]) as client:
+            await stream(client, f"http://127.0.0.1:{port}")
+    assert info.value.code == "address_refused"
+    assert not accepted()
+
+
+async def test_an_allowed_host_and_port_may_resolve_to_loopback(simulator):
+    class Loopback(RebindingDNS):
+        def _next(self):
+            self.answers.append("127.0.0.1")
+            return "127.0.0.1"
+
+    port = int(simulator.rsplit(":", 1)[1])
+    dns = Loopback()
+    async with gw.make_client(resolver=dns, allowed_hosts=[f"sim.test:{port}"]) as client:
+        models = await gw.list_models(client, base_url=f"http://sim.test:{port}", token=TOKEN)
+    assert models and dns.answers == ["127.0.0.1"]
+
+
+async def test_the_allowed_hosts_are_read_from_the_settings_on_each_connection(settings, listener):
+    port, accepted = listener
+    settings.GATEWAY_ALLOWED_HOSTS = []
+    async with gw.make_client() as client:
+        with pytest.raises(gw.GatewayError) as info:
+            await stream(client, f"http://127.0.0.1:{port}")
+        assert info.value.code == "address_refused" and not accepted()
+        settings.GATEWAY_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+        # Allowed now: it connects, and the listener never answers (a read timeout).
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get(f"http://127.0.0.1:{port}/", timeout=httpx.Timeout(2.0, read=0.2))
+    assert accepted()
+
+
+def test_a_bare_host_allows_443_only():
+    assert parse_allowed_hosts(["gw.internal", "127.0.0.1:8001", "[::1]:8002", "::1"]) == {
+        ("gw.internal", 443),
+        ("127.0.0.1", 8001),
+        ("::1", 8002),
+        ("::1", 443),
+    }
+    with pytest.raises(ValueError):
+        parse_allowed_hosts(["gw.internal:http"])
+
+
+def test_the_client_runs_on_the_aiohttp_transport_with_the_configured_pool_and_no_redirects():
+    client = gw.make_client(max_connections=7)
+    transport = client._transport
+    assert isinstance(transport, GatewayTransport)
+    assert transport.limits.max_connections == 7
+    assert client.follow_redirects is False
+
+
+async def test_connection_refused_is_a_connection_error_not_a_timeout():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound and released: nothing listens there now
+    with pytest.raises(gw.GatewayError) as info:
+        async with gw.make_client(allowed_hosts=[f"127.0.0.1:{port}"]) as client:
+            await stream(client, f"http://127.0.0.1:{port}")
+    assert info.value.code == "connection_error"
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+PIECE = b'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\n'
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"", CHUNKED_HEAD + b"%x\r\n" % len(PIECE) + PIECE + b"\r\n"],
+    ids=["closed-before-the-response", "closed-mid-body"],
+)
+async def test_a_connection_dropped_early_is_a_stream_cut(reply):
+    """httpx-aiohttp raises these as ReadError / ConnectTimeout; the client says stream_cut as before."""
+    import asyncio
+
+    async def serve(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.transport.abort() if not reply else writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    events = []
+    try:
+        with pytest.raises(gw.GatewayError) as info:
+            async with gw.make_client(allowed_hosts=[f"127.0.0.1:{port}"]) as client:
+                async for event in gw.stream_chat(
+                    client, base_url=f"http://127.0.0.1:{port}", token=TOKEN, model="m", messages=[]
+                ):
+                    events.append(event)
+    finally:
+        server.close()
+    assert info.value.code == "stream_cut"
+    if reply:
+        assert "".join(e.text for e in events if hasattr(e, "text")) == "Hel"

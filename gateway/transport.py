@@ -154,5 +154,6 @@ class GatewayTransport(AiohttpTransport):
             response = await super().handle_async_request(request)
         except httpx.HTTPError as exc:
             raise _remap(exc) from None
+        assert isinstance(response.stream, httpx.AsyncByteStream)  # httpx-aiohttp's body is async
         response.stream = _Body(response.stream)
         return response

@@ -32,14 +32,25 @@ def tps_bucket(rate):
     return TPS_FIELDS[bisect_left(TPS_BOUNDS, rate)]
 
 
+def counted_tokens(completion):
+    """{"input": n, "output": n} counted locally for an estimated cost (the gateway sent none)."""
+    if completion.cost_source not in ESTIMATED_SOURCES:
+        return {}
+    return {line["bucket"]: line["tokens"] for line in completion.cost_lines or [] if "tokens" in line}
+
+
 def _amounts(completion):
-    """What one finished request adds to its day's row."""
+    """What one finished request adds to its day's row. Tokens the gateway did not report count
+    as estimated (the row's `estimated` says the sums include an estimate)."""
     source = completion.cost_source
+    counted = counted_tokens(completion)
     amounts = {
         "requests": 1,
         "errors": 1 if completion.status in ERROR_STATUSES else 0,
-        "prompt_tokens": completion.prompt_tokens or 0,
-        "completion_tokens": completion.completion_tokens or 0,
+        "prompt_tokens": completion.prompt_tokens if completion.prompt_tokens is not None else counted.get("input", 0),
+        "completion_tokens": (
+            completion.completion_tokens if completion.completion_tokens is not None else counted.get("output", 0)
+        ),
         "cached_tokens": completion.cached_tokens or 0,
         "reasoning_tokens": completion.reasoning_tokens or 0,
         "cost": completion.cost if completion.cost is not None else Decimal(0),
@@ -112,7 +123,7 @@ def rebuild(completion_model=Completion, usage_model=UsageDaily, batch=2000):
     """Recompute the whole rollup from the log (used by a migration; the log is read once)."""
     fields = [
         "team_id", "user_id", "branch_id", "model", "endpoint", "status", "cost_source", "started", "first_token_at",
-        "finished", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost",
+        "finished", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost", "cost_lines",
     ]  # fmt: skip
     qs = completion_model.objects.exclude(status="streaming").only(*fields).order_by()
 

@@ -17,20 +17,22 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
 
 from playground.compare.access import get_completion_for_user
 from playground.compare.models import Completion
+from playground.compare.rendering import render_markdown
 from playground.teams.access import get_team_for_user
 from playground.teams.current import current_membership
 from playground.teams.current import memberships as team_memberships
 
 from . import charts, export, summary
 from .filters import PERIODS, UsageFilters, choices
-from .rollup import ESTIMATED_SOURCES
-from .templatetags.usage_format import missing_cost_reason, usd
+from .rollup import ESTIMATED_SOURCES, counted_tokens
+from .templatetags.usage_format import missing_cost_reason, status_word, usd
 
 PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,6 +47,7 @@ LOG_FIELDS = [
     "http_status",
     "error_code",
     "prompt_tokens",
+    "cost_lines",
     "completion_tokens",
     "cost",
     "cost_source",
@@ -90,8 +93,11 @@ STATUS_BADGES = {"ok": "badge-ok", "error": "badge-error", "streaming": "badge-s
 ESTIMATED_TITLE = "Estimated: the gateway sent no usage, so tokens were counted locally."
 
 
-def _count(value):
-    return None if value is None else f"{value:,}"
+def _count(value, estimate=None):
+    """A token count; one the gateway did not send is the local estimate, marked "~"."""
+    if value is None:
+        return None if estimate is None else f"~{estimate:,}"
+    return f"{value:,}"
 
 
 def log_rows(log):
@@ -108,10 +114,11 @@ def log_rows(log):
             cost, cost_title = f"~{usd(c.cost)}", ESTIMATED_TITLE
         else:
             cost, cost_title = usd(c.cost), ""
-        status_label = c.status
+        status_label = status_word(c.status)
         if c.status == Completion.Status.ERROR:
             status_label = str(c.http_status) if c.http_status else "error"
         latency = c.latency_ms
+        counted = counted_tokens(c)
         rows.append(
             {
                 "code": str(c.code),
@@ -127,8 +134,8 @@ def log_rows(log):
                 "status": status_label,
                 "status_class": STATUS_BADGES.get(c.status, "badge-warn"),
                 "status_title": c.error_code,
-                "tokens_in": _count(c.prompt_tokens),
-                "tokens_out": _count(c.completion_tokens),
+                "tokens_in": _count(c.prompt_tokens, counted.get("input")),
+                "tokens_out": _count(c.completion_tokens, counted.get("output")),
                 "cost": cost,
                 "cost_title": cost_title,
                 "latency": None if latency is None else f"{latency:,} ms",
@@ -197,6 +204,8 @@ def request_detail(request, code):
         "usage/request.html",
         {
             "c": completion,
+            # Sanitised by nh3 in render_markdown, as on the Compare page.
+            "answer_html": mark_safe(render_markdown(completion.output_text)),
             "usage_json": json.dumps(completion.usage_raw, indent=2) if completion.usage_raw is not None else "",
             "rate_limit": sorted((completion.rate_limit or {}).items()),
             "price": completion.price or {},

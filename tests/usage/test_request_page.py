@@ -64,3 +64,45 @@ def test_the_token_is_not_on_the_page(client, alice, logged, gw_branch):
     html = client.get(reverse("usage:request", args=[logged.code])).content.decode()
     assert gw_branch.token() not in html
     assert gw_branch.token_encrypted not in html
+
+
+def test_the_answer_is_rendered_markdown_with_the_raw_text_behind_a_switch(client, alice, logged):
+    client.force_login(alice)
+    html = client.get(reverse("usage:request", args=[logged.code])).content.decode()
+    assert '<div class="answer-rendered markdown"><p>Branching is <strong>cheap</strong>.</p>' in html
+    assert '<pre class="msg-text answer-raw">Branching is **cheap**.</pre>' in html
+    assert 'id="raw-switch" role="switch"' in html
+
+
+def test_model_markup_in_the_answer_is_not_rendered(client, alice, finish):
+    c = finish(output_text='<img src=x onerror="alert(1)"> [link](javascript:alert(2))')
+    client.force_login(alice)
+    html = client.get(reverse("usage:request", args=[c.code])).content.decode()
+    assert "<img" not in html and 'href="javascript' not in html
+
+
+def test_the_cost_lines_are_in_dollars_and_add_up_to_the_headline(client, alice, logged):
+    client.force_login(alice)
+    html = client.get(reverse("usage:request", args=[logged.code])).content.decode()
+    lines = html.split("How the cost was worked out")[1].split("</table>")[0]
+    assert '<td class="num">$0.25</td><td class="num">$0.00025</td>' in lines
+    assert '<td class="num">$2.00</td><td class="num">$0.0006</td>' in lines
+    assert 'Total</th><td class="num">$0.000855</td>' in lines
+    assert html.count("$0.000855") == 2  # the headline and the total
+
+
+def test_an_estimated_request_marks_its_tokens_and_total(client, alice, finish):
+    c = finish(
+        prompt_tokens=None,
+        completion_tokens=None,
+        cost=Decimal("0.0000735"),
+        cost_source="estimated",
+        cost_lines=[
+            {"bucket": "input", "tokens": 15, "rate": "0.5", "cost": "0.0000075", "tier": None},
+            {"bucket": "output", "tokens": 22, "rate": "3", "cost": "0.000066", "tier": None},
+        ],
+    )
+    client.force_login(alice)
+    html = client.get(reverse("usage:request", args=[c.code])).content.decode()
+    assert '<td class="num">~15</td>' in html and '<td class="num">~22</td>' in html
+    assert 'Total</th><td class="num">~$0.000074</td>' in html

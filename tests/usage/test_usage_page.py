@@ -196,3 +196,39 @@ def test_a_user_in_no_team_gets_an_empty_page(client, django_user_model):
     response = client.get(URL)
     assert response.status_code == 200
     assert "not in any team" in response.content.decode()
+
+
+def test_tokens_the_gateway_did_not_send_show_as_estimated_in_the_log_and_totals(client, alice, finish):
+    finish(
+        model="gemini-3-flash",
+        prompt_tokens=None,
+        completion_tokens=None,
+        cost=Decimal("0.0000735"),
+        cost_source=Completion.CostSource.ESTIMATED,
+        cost_lines=[
+            {"bucket": "input", "tokens": 15, "rate": "0.5", "cost": "0.0000075", "tier": None},
+            {"bucket": "output", "tokens": 22, "rate": "3", "cost": "0.000066", "tier": None},
+        ],
+        started=NOW - timedelta(minutes=5),
+    )
+    client.force_login(alice)
+    response = client.get(URL)
+    row = response.context["log_rows"][0]
+    assert (row["tokens_in"], row["tokens_out"]) == ("~15", "~22")
+    totals = {t["model"]: t for t in response.context["totals"]}
+    assert (totals["gemini-3-flash"]["prompt_tokens"], totals["gemini-3-flash"]["completion_tokens"]) == (15, 22)
+    html = response.content.decode()
+    assert '<td class="num">~15</td>' in html and '<td class="num">~22</td>' in html
+
+
+def test_a_stopped_request_reads_stopped_in_the_log(client, alice, finish):
+    finish(status=Completion.Status.CANCELLED, started=NOW - timedelta(minutes=5))
+    client.force_login(alice)
+    response = client.get(URL)
+    assert response.context["log_rows"][0]["status"] == "stopped"
+    assert '<option value="cancelled">stopped</option>' in response.content.decode()
+
+
+def test_an_empty_period_offers_no_export(client, alice, team):
+    client.force_login(alice)
+    assert "Export CSV" not in client.get(URL).content.decode()

@@ -6,6 +6,13 @@ register = template.Library()
 
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
+# One word per state wherever a status is shown: the person pressed Stop.
+STATUS_WORDS = {"cancelled": "stopped"}
+
+
+@register.filter
+def status_word(value):
+    return STATUS_WORDS.get(value, value)
 
 
 @register.filter

@@ -41,6 +41,13 @@ def open_filters(page):
         toggle.click()
 
 
+def open_an_invitation(page):
+    """Make an invitation link on the team's page (it is shown once) and open it."""
+    page.click("#make-invite")
+    link = page.locator("#invite-link").input_value()
+    page.goto(link)
+
+
 @dataclass(frozen=True)
 class Screen:
     name: str  # the URL name, with a suffix when one page is shown in several states
@@ -66,14 +73,22 @@ SCREENS = [
     Screen("usage:request", "/usage/", follow=".usage-time a"),
     Screen("usage:quality", "/usage/quality/"),
     Screen("usage:budgets", "/usage/budgets/"),
+    Screen("team:index", "/teams/"),
+    Screen("team:detail", "/teams/", follow="table a[href^='/teams/']"),
+    Screen(
+        "team:audit", "/teams/", follow="table a[href^='/teams/']", then=lambda page: page.click("a[href$='/audit/']")
+    ),
+    Screen("invitation", "/teams/", follow="table a[href^='/teams/']", then=open_an_invitation),
 ]
 
 # URL names that are not pages of their own: images, files, fragments, POST-only actions,
 # and Django's own account pages (styled by the admin, not by this app).
 NOT_PAGES = {
     "compare:leaderboard_chart", "usage:spend_chart", "usage:tokens_chart", "usage:ttft_chart", "usage:errors_chart",
-    "usage:export", "usage:meters",
+    "usage:export", "usage:meters", "compare:export", "compare:code", "metrics",
+    "teams:index",  # the same view as teams:branches
     "compare:vote", "teams:check", "catalog:price_remove", "usage:budget_delete", "logout",
+    "team:switch", "team:rename", "team:role", "team:remove", "team:leave", "team:transfer", "team:invite", "team:revoke",
     "password_change", "password_change_done", "password_reset", "password_reset_done", "password_reset_confirm",
     "password_reset_complete",
 }  # fmt: skip

@@ -443,7 +443,7 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
             elif kind is ResponseInfo:
                 yield ResponseInfo(event.status, redact.message(event.request_id), redact.value(event.rate_limit))
             elif kind is events.Usage:
-                yield events.Usage(redact.value(event.raw))
+                yield events.Usage(redact.value(event.raw), event.partial)
             else:
                 if kind is events.Finish:
                     for tail in _tails(text, reasoning):

@@ -26,9 +26,14 @@ class ReasoningDelta:
 
 @dataclass(slots=True)
 class Usage:
-    """The usage object as the gateway sent it (the last non-null one wins)."""
+    """The usage object as the gateway sent it (the last non-null one wins).
+
+    `partial`: only the input half so far (Anthropic's `message_start`); the output count comes
+    at the end, so a stream stopped before it has exact input and estimated output.
+    """
 
     raw: dict[str, Any]
+    partial: bool = False
 
 
 @dataclass(slots=True)
@@ -201,6 +206,7 @@ class AnthropicEvents:
             usage = message.get("usage") if isinstance(message, dict) else None
             if isinstance(usage, dict):
                 self.usage = dict(usage)
+                yield Usage(dict(self.usage), partial=True)
         elif kind == "message_delta":
             usage = payload.get("usage")
             if isinstance(usage, dict):

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import socket
 import uuid
@@ -117,6 +118,8 @@ class Completion(models.Model):
         UNPRICED = "unpriced"  # usage known, price unknown
         USAGE_MISSING = "usage_missing"  # neither usage nor an estimate
         NOT_BILLED = "not_billed"  # refused before any output: the gateway bills nothing
+        # Stopped after Anthropic's message_start: input as the gateway reported it, output counted locally.
+        PARTLY_ESTIMATED = "partly_estimated"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="completions")
@@ -143,7 +146,7 @@ class Completion(models.Model):
     usage_raw = models.JSONField(null=True, blank=True)
     # Cost in USD, computed once when the request ends from `price`, never recomputed.
     cost = models.DecimalField(max_digits=18, decimal_places=10, null=True, blank=True)
-    cost_source = models.CharField(max_length=15, choices=CostSource.choices, blank=True)
+    cost_source = models.CharField(max_length=20, choices=CostSource.choices, blank=True)
     cost_lines = models.JSONField(default=list, blank=True)
     price = models.JSONField(null=True, blank=True)
     finish_reason = models.CharField(max_length=50, blank=True)
@@ -191,6 +194,9 @@ class Completion(models.Model):
     # While its request streams, a Completion is the live record of it, in memory: what to
     # send (`send_params`, `thinking_budget`, set by `plan`) and the answer so far, in parts
     # (joined by `gather_text`; `+=` per chunk would copy the whole answer every time).
+    # Set by the relay: the usage so far is only its input half (gateway.stream.Usage.partial).
+    usage_partial = False
+
     def plan(self, params, thinking_budget=None):
         self.send_params = params
         self.thinking_budget = thinking_budget
@@ -250,7 +256,7 @@ class Completion(models.Model):
             # is estimated like any answer without usage. An estimate counts the thinking too
             # (reasoning tokens are billed as output).
             tokens, self.cost, self.cost_source, self.cost_lines = cost_of(
-                self.usage_raw, self.endpoint, self.price, prompt_text, output
+                self.usage_raw, self.endpoint, self.price, prompt_text, output, partial=self.usage_partial
             )
         self.prompt_tokens = tokens.prompt
         self.completion_tokens = tokens.completion
@@ -283,15 +289,22 @@ class Completion(models.Model):
         return round(self.completion_tokens / seconds, 1) if seconds > 0 else None
 
 
-def cost_of(usage, dialect, price, prompt_text, output_text):
+def cost_of(usage, dialect, price, prompt_text, output_text, partial=False):
     """(tokens, cost, source, lines) for a finished request.
 
     With the gateway's usage the cost is computed; without it, the tokens are counted
     locally from the text and the cost is flagged as estimated (never 0, never silent).
+    With only the input half of the usage (`partial`: a stream stopped after Anthropic's
+    message_start), the input is exact and the output estimated: `partly_estimated`.
     """
     tokens = pricing.tokens(usage, dialect)
     buckets = pricing.buckets(usage, dialect)
     source = Completion.CostSource.COMPUTED
+    if partial and buckets is not None:
+        output = pricing.estimate_tokens(output_text)
+        buckets = dataclasses.replace(buckets, output=output, reasoning=0)
+        tokens = dataclasses.replace(tokens, completion=output)
+        source = Completion.CostSource.PARTLY_ESTIMATED
     if buckets is None:
         source = Completion.CostSource.ESTIMATED
         buckets = pricing.Buckets(

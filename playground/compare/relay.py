@@ -180,7 +180,7 @@ async def relay_completion(
                         completion.add_reasoning(event.text)
                         outbox.delta(code, reasoning=event.text)
                     elif kind is ev.Usage:
-                        completion.usage_raw = event.raw
+                        completion.usage_raw, completion.usage_partial = event.raw, event.partial
                     elif kind is ev.Finish:
                         completion.finish_reason = event.reason
                     elif kind is ResponseInfo:

@@ -90,7 +90,10 @@ def _log_page(filters, cursor):
 
 
 STATUS_BADGES = {"ok": "badge-ok", "error": "badge-error", "streaming": "badge-streaming"}
-ESTIMATED_TITLE = "Estimated: the gateway sent no usage, so tokens were counted locally."
+ESTIMATED_TITLES = {
+    "estimated": "Estimated: the gateway sent no usage, so tokens were counted locally.",
+    "partly_estimated": "Partly estimated: input tokens as the gateway reported them, output counted locally.",
+}
 
 
 def _count(value, estimate=None):
@@ -111,7 +114,7 @@ def log_rows(log):
         if c.cost is None:
             cost, cost_title = None, missing_cost_reason(c)
         elif c.cost_source in ESTIMATED_SOURCES:
-            cost, cost_title = f"~{usd(c.cost)}", ESTIMATED_TITLE
+            cost, cost_title = f"~{usd(c.cost)}", ESTIMATED_TITLES[c.cost_source]
         else:
             cost, cost_title = usd(c.cost), ""
         status_label = status_word(c.status)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compare', '0004_server_process'),
+        ('compare', '0005_run_threads'),
     ]
 
     operations = [

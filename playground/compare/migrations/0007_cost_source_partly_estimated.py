@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compare', '0005_run_threads'),
+        ('compare', '0006_run_prompt_version_rerun'),
     ]
 
     operations = [

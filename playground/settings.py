@@ -6,6 +6,7 @@ With nothing set, the app runs on SQLite and the in-memory channel layer.
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
     "playground.usage",
     "playground.catalog",
     "playground.prompts",
+    "axes",  # failed logins throttled per account and per address
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out login into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -128,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "playground.teams.current.context",
+                "playground.teams.signup.context",
             ],
         },
     },
@@ -181,6 +186,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Who can create an account: "open" (anyone), "invite" (only through an invitation link),
+# "closed" (nobody; `createsuperuser` and invitations still work).
+PLAYGROUND_SIGNUP = env_str("PLAYGROUND_SIGNUP", "open" if DEMO_MODE else "closed").strip().lower()
+if PLAYGROUND_SIGNUP not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured(f"PLAYGROUND_SIGNUP must be open, invite or closed, not {PLAYGROUND_SIGNUP!r}")
+
+# Failed logins (django-axes): after LOGIN_FAILURE_LIMIT failures for one account, or from one
+# address, that account or address waits LOGIN_LOCKOUT_MINUTES. Kept in the database, so
+# every server process sees the same counts; `manage.py axes_reset` unlocks everyone.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept, not every successful login
+AXES_LOCKOUT_CALLABLE = "playground.teams.signup.locked_out"
+AXES_CLIENT_IP_CALLABLE = "playground.teams.audit.client_address"
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "compare:index"
 LOGOUT_REDIRECT_URL = "login"

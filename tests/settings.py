@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 # A fixed Fernet key so tests can prove encryption and rotation.
 os.environ.setdefault("PLAYGROUND_TOKEN_KEYS", "q0cc2vtnvkQ1Rh6Hq0z0tQW7H3bXkq1t4dYx9w1r5Yk=")
+# Most tests sign people up; tests/teams/test_signup_modes.py tries every mode.
+os.environ.setdefault("PLAYGROUND_SIGNUP", "open")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")

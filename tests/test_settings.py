@@ -14,23 +14,36 @@ PRODUCTION = {
 }
 DEMO = {"DJANGO_DEBUG": "1"}
 # Variables the test run sets (tests/settings.py) that would hide the defaults under test.
-UNSET = ("GATEWAY_ALLOWED_HOSTS", "PLAYGROUND_DEMO", "DATABASE_URL", "REDIS_URL", "SIMULATOR_URL", "STATIC_ROOT")
+UNSET = (
+    "GATEWAY_ALLOWED_HOSTS",
+    "PLAYGROUND_DEMO",
+    "PLAYGROUND_SIGNUP",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SIMULATOR_URL",
+    "STATIC_ROOT",
+    "SQLITE_PATH",
+)
 
 
-def settings_of(env, *names):
-    """{name: value} of playground.settings under `env` (str() of anything not JSON)."""
+def run_settings(env, code):
     base = {k: v for k, v in os.environ.items() if k not in UNSET}
-    code = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
-    )
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-W", "ignore", "-c", code],
         cwd=ROOT,
         env={**base, "DJANGO_SETTINGS_MODULE": "playground.settings", **env},
         capture_output=True,
         text=True,
     )
+
+
+def settings_of(env, *names):
+    """{name: value} of playground.settings under `env` (str() of anything not JSON)."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
+    )
+    result = run_settings(env, code)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -42,3 +55,17 @@ def test_demo_mode_allows_the_simulator_host_and_port_only():
 
 def test_production_allows_no_private_gateway_unless_listed():
     assert settings_of(PRODUCTION, "GATEWAY_ALLOWED_HOSTS") == {"GATEWAY_ALLOWED_HOSTS": []}
+
+
+def test_signup_is_closed_in_production_and_open_in_demo_mode():
+    assert settings_of(PRODUCTION, "PLAYGROUND_SIGNUP") == {"PLAYGROUND_SIGNUP": "closed"}
+    assert settings_of(DEMO, "PLAYGROUND_SIGNUP") == {"PLAYGROUND_SIGNUP": "open"}
+    assert settings_of({**PRODUCTION, "PLAYGROUND_SIGNUP": "Invite"}, "PLAYGROUND_SIGNUP") == {
+        "PLAYGROUND_SIGNUP": "invite"
+    }
+
+
+def test_a_bad_signup_mode_stops_the_start_with_a_clear_message():
+    result = run_settings({**PRODUCTION, "PLAYGROUND_SIGNUP": "sometimes"}, "import django; django.setup()")
+    assert result.returncode != 0
+    assert "PLAYGROUND_SIGNUP must be open, invite or closed" in result.stderr

@@ -12,6 +12,7 @@ from .checks import check_branch
 from .current import current_membership
 from .forms import BranchForm, SignupForm
 from .models import AuditEvent, Branch
+from .signup import INVITATION_SESSION_KEY, signup_allowed, signup_mode
 
 Action = AuditEvent.Action
 
@@ -20,10 +21,16 @@ Action = AuditEvent.Action
 def signup(request):
     if request.user.is_authenticated:
         return redirect("compare:index")
+    if not signup_allowed(request):
+        return render(request, "registration/signup.html", {"closed": True, "mode": signup_mode()}, status=403)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()  # the post_save signal gives the user a personal team
+        invitation = request.session.pop(INVITATION_SESSION_KEY, None)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if invitation:
+            # Joining the team is the invitation's business: back to its link, now logged in.
+            return redirect("invitation", token=invitation)
         return redirect("compare:index")
     return render(request, "registration/signup.html", {"form": form})
 

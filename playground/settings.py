@@ -139,6 +139,14 @@ TEMPLATES = [
 ]
 
 # Database: SQLite (WAL) by default, PostgreSQL through DATABASE_URL.
+# SQLite the same way whichever way it is named (SQLITE_PATH or DATABASE_URL=sqlite:///...).
+SQLITE_OPTIONS = {
+    # WAL lets the usage pages read while streams write their rows.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    # Writers take the lock when they begin, so a reader that turns writer never deadlocks.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     import dj_database_url
@@ -152,6 +160,9 @@ if DATABASE_URL:
         # An unreachable database fails a write in seconds (the row then waits in memory, see
         # compare/writes.py) instead of holding the database thread until TCP gives up.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
 else:
     DATABASES = {
         "default": {
@@ -162,12 +173,7 @@ else:
             # which would put that cost before each run's first token.
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 600),
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": {
-                # WAL lets the usage pages read while streams write their rows.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -218,7 +224,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` writes (whitenoise serves it in production). Set STATIC_ROOT to a
+# folder outside the checkout in production; development serves from the app folders.
+STATIC_ROOT = env_str("STATIC_ROOT") or str(BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

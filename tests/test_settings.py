@@ -69,3 +69,18 @@ def test_a_bad_signup_mode_stops_the_start_with_a_clear_message():
     result = run_settings({**PRODUCTION, "PLAYGROUND_SIGNUP": "sometimes"}, "import django; django.setup()")
     assert result.returncode != 0
     assert "PLAYGROUND_SIGNUP must be open, invite or closed" in result.stderr
+
+
+def test_a_sqlite_database_url_gets_the_same_settings_as_the_default_path(tmp_path):
+    names = ("DATABASES",)
+    by_url = settings_of({**DEMO, "DATABASE_URL": f"sqlite:///{tmp_path}/by-url.sqlite3"}, *names)["DATABASES"]
+    by_path = settings_of({**DEMO, "SQLITE_PATH": str(tmp_path / "by-path.sqlite3")}, *names)["DATABASES"]
+    for key in ("ENGINE", "OPTIONS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        assert by_url["default"][key] == by_path["default"][key], key
+    assert by_url["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in by_url["default"]["OPTIONS"]["init_command"]
+    assert by_url["default"]["NAME"] == f"{tmp_path}/by-url.sqlite3"
+
+
+def test_static_root_comes_from_the_environment(tmp_path):
+    assert settings_of({**PRODUCTION, "STATIC_ROOT": str(tmp_path)}, "STATIC_ROOT") == {"STATIC_ROOT": str(tmp_path)}

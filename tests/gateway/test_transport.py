@@ -182,3 +182,88 @@ async def test_a_connection_dropped_early_is_a_stream_cut(reply):
     assert info.value.code == "stream_cut"
     if reply:
         assert "".join(e.text for e in events if hasattr(e, "text")) == "Hel"
+
+
+def self_signed(tmp_path, name):
+    """A certificate for `name` (and its key) in PEM files, made here: no network, no CA."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+async def test_tls_is_verified_for_the_url_host_name_with_sni_while_connecting_to_the_checked_address(tmp_path):
+    """The resolver changes only the address: the certificate is checked against, and SNI
+    names, the host in the URL."""
+    import asyncio
+    import ssl
+
+    name = "gateway.tls.test"
+    cert_file, key_file = self_signed(tmp_path, name)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    sni = []
+    server_ctx.sni_callback = lambda sock, server_name, ctx: sni.append(server_name)
+
+    async def serve(reader, writer):
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"data":[]}')
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+
+    class Loopback(RebindingDNS):
+        def _next(self):
+            self.answers.append("127.0.0.1")
+            return "127.0.0.1"
+
+    def client(verify):
+        transport = GatewayTransport(
+            limits=httpx.Limits(max_connections=4),
+            allowed=lambda: parse_allowed_hosts([f"{name}:{port}"]),
+            resolver=Loopback(),
+            verify=verify,
+        )
+        return httpx.AsyncClient(transport=transport)
+
+    try:
+        # The system's CAs do not know this certificate: refused, verification is on.
+        with pytest.raises(gw.GatewayError) as info:
+            async with client(True) as http:
+                await gw.list_models(http, base_url=f"https://{name}:{port}", token=TOKEN)
+        assert info.value.code == "connection_error"
+        # Trusting it, the name in the URL matches the certificate (the address does not).
+        async with client(ssl.create_default_context(cafile=str(cert_file))) as http:
+            assert await gw.list_models(http, base_url=f"https://{name}:{port}", token=TOKEN) == []
+    finally:
+        server.close()
+    assert sni and set(sni) == {name}

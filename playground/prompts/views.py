@@ -94,9 +94,14 @@ def save(request):
             "note": request.POST.get("save_note") or "",
         }
         if request.POST.get("save_as") == "version":
-            base = get_version_for_user(request.user, request.POST.get("prompt_version"), "write_prompts")
+            if request.POST.get("save_prompt"):
+                prompt = get_prompt_for_user(request.user, request.POST["save_prompt"], "write_prompts")
+                base = prompt.latest_version()
+            else:
+                base = get_version_for_user(request.user, request.POST.get("prompt_version"), "write_prompts")
+                prompt = base.prompt
             # Defaults and descriptions of variables that are still used carry over.
-            version = library.add_version(base.prompt, variables=base.variables, **fields)
+            version = library.add_version(prompt, variables=base.variables if base else [], **fields)
         else:
             if not membership.can("write_prompts"):
                 raise PermissionDenied("Viewers cannot save prompts.")
@@ -250,6 +255,7 @@ def open_in_compare(request, code):
         models=version.model_ids,
         prompt_version=str(version.code),
         version_label=f"{version.prompt.name} version {version.number}",
+        prompt_code=str(version.prompt.code),
     )
     return redirect(reverse("compare:index") + "?prefill=1")
 

@@ -434,3 +434,67 @@ def test_a_private_prompt_cannot_be_shared(login, alice, team, prompt):
     prompt.save()
     login(alice, team).post(reverse("prompts:share", args=[prompt.code]))
     assert not ShareLink.objects.exists()
+
+
+@pytest.mark.parametrize("who, allowed", [("alice", True), ("admin", True), ("bob", True), ("victor", False)])
+def test_editing_a_prompts_name_and_tags_needs_a_writer(login, users, team, prompt, who, allowed):
+    response = login(users[who], team).post(
+        reverse("prompts:detail", args=[prompt.code]), {"name": "Renamed", "tags": "a, b", "visibility": "team"}
+    )
+    prompt.refresh_from_db()
+    assert (prompt.name == "Renamed") == allowed
+    assert response.status_code == (302 if allowed else 403)
+    if allowed:
+        assert prompt.tags == ["a", "b"]
+
+
+@pytest.mark.parametrize("who, allowed", [("alice", True), ("admin", True), ("bob", False), ("victor", False)])
+def test_deleting_a_prompt_is_for_its_author_or_an_admin(login, users, team, prompt, who, allowed):
+    response = login(users[who], team).post(reverse("prompts:delete", args=[prompt.code]))
+    assert Prompt.objects.filter(pk=prompt.pk).exists() != allowed
+    assert response.status_code in (302, 403)
+
+
+@pytest.mark.parametrize("who, allowed", [("alice", True), ("admin", True), ("bob", True), ("victor", False)])
+def test_choosing_outputs_for_the_share_page_needs_a_writer(login, users, team, v2, stored_branch, bob, who, allowed):
+    run = make_run(team, bob, stored_branch, v2)
+    login(users[who], team).post(
+        reverse("prompts:showcase", args=[v2.code]), {"completion": str(run.completions.get().code)}
+    )
+    assert v2.showcase.exists() == allowed
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_every_member_may_export_and_fork_into_their_own_team(login, users, team, prompt, who):
+    c = login(users[who], team)
+    assert c.get(reverse("prompts:export", args=[prompt.code])).status_code == 200
+    own = {"alice": "alice", "admin": "ada", "bob": "bob", "victor": "victor"}[who]
+    c.post(reverse("prompts:fork", args=[prompt.code]), {"team": own})
+    assert Prompt.objects.filter(team__slug=own, forked_from=prompt).exists()
+
+
+def test_the_prompt_pages_need_a_login(client, prompt, v2):
+    for url in [
+        reverse("prompts:index"),
+        reverse("prompts:detail", args=[prompt.code]),
+        reverse("prompts:version", args=[v2.code]),
+    ]:
+        assert client.get(url).status_code == 302
+
+
+def test_compare_offers_the_teams_prompts_for_a_new_version(login, bob, team, prompt, catalog):
+    c = login(bob, team)
+    page = c.get(reverse("compare:index")).content.decode()
+    assert f'<option value="{prompt.code}">Summary</option>' in page
+    c.post(reverse("prompts:save"), compare_post(save_as="version", save_prompt=str(prompt.code)))
+    assert prompt.versions.count() == 3
+
+
+def test_a_viewer_is_offered_no_prompt_to_save_into(login, victor, team, prompt, catalog):
+    page = login(victor, team).get(reverse("compare:index")).content.decode()
+    assert f'value="{prompt.code}"' not in page
+    response = login(victor, team).post(
+        reverse("prompts:save"), compare_post(save_as="version", save_prompt=str(prompt.code))
+    )
+    assert response.status_code == 403
+    assert prompt.versions.count() == 2

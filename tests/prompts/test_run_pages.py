@@ -82,3 +82,15 @@ def test_the_usage_log_and_request_page_link_to_their_run(login, alice, team, ru
     assert link in c.get(reverse("usage:index")).content.decode()
     completion = run.completions.get()
     assert link in c.get(reverse("usage:request", args=[completion.code])).content.decode()
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_every_member_reads_the_runs_list(login, users, team, run, who):
+    page = login(users[who], team).get(reverse("runs:index")).content.decode()
+    assert reverse("runs:detail", args=[run.code]) in page
+    assert "Summary v2" in page
+
+
+def test_the_runs_pages_need_a_login(client, run):
+    assert client.get(reverse("runs:index")).status_code == 302
+    assert client.get(reverse("runs:detail", args=[run.code])).status_code == 302

@@ -418,3 +418,36 @@ def test_a_grandchild_inherits_through_an_inheriting_parent(team, stored_branch)
     grandchild = Branch.objects.create(team=team, name="g", base_url="http://x", parent=child, inherit_token=True)
     assert grandchild.credential_branch() == stored_branch
     assert grandchild.token() == TOKEN
+
+
+@pytest.mark.parametrize("who, allowed", [("alice", True), ("admin", True), ("bob", False), ("victor", False)])
+def test_revoking_an_invitation_needs_an_admin(client, team, alice, admin, bob, victor, who, allowed):
+    invitation = Invitation.objects.create(
+        team=team, token_hash="y" * 64, expires=timezone.now() + timedelta(days=1), created_by=alice
+    )
+    client.force_login({"alice": alice, "admin": admin, "bob": bob, "victor": victor}[who])
+    response = client.post(team_url(team, "revoke", invitation.code))
+    assert response.status_code == (302 if allowed else 403)
+    assert (Invitation.objects.get(pk=invitation.pk).state == "revoked") == allowed
+
+
+@pytest.mark.parametrize("who", ["admin", "bob", "victor"])
+def test_every_non_owner_may_leave(client, team, admin, bob, victor, who):
+    user = {"admin": admin, "bob": bob, "victor": victor}[who]
+    client.force_login(user)
+    client.post(team_url(team, "leave"))
+    assert not Membership.objects.filter(user=user, team=team).exists()
+    assert AuditEvent.objects.filter(team=team, action="member.left").exists()
+
+
+def test_an_owner_may_leave_when_another_owner_remains(client, team, alice, bob):
+    Membership.objects.filter(user=bob, team=team).update(role="owner")
+    client.force_login(alice)
+    client.post(team_url(team, "leave"))
+    assert not Membership.objects.filter(user=alice, team=team).exists()
+
+
+def test_the_teams_page_and_switch_need_a_login(client, team):
+    assert client.get(reverse("team:index")).status_code == 302
+    assert client.post(reverse("team:switch"), {"team": team.slug}).status_code == 302
+    assert client.get(team_url(team)).status_code == 302

@@ -77,13 +77,51 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS).decode()
 
     async def __call__(self, scope, receive, send):
+        # Frames are taken from the server by `admit` as fast as they arrive, so a flood is
+        # counted (and cut) at once: Channels dispatches one message per loop turn, while
+        # daphne queues every frame it reads, unbounded.
+        self.budget = FrameBudget(settings.WS_MAX_FRAMES_PER_SECOND)
+        admitted = asyncio.Queue()
+        reader = asyncio.create_task(self.admit(receive, admitted))
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, admitted.get, send)
         finally:
+            reader.cancel()
             # Also when the server cancels the consumer or it failed: no stream outlives it.
             await self.stop_everything()
             if self.closer is not None:
                 await asyncio.gather(self.closer, return_exceptions=True)
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def admit(self, receive, admitted):
+        """Pass the server's messages on, except frames past the budget or after a close
+        (dropped, so a flood costs no more than reading it). An ack of new frames is applied
+        here and is free: there can be no more of them than frames sent."""
+        flooded = False
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                if self.closing or flooded:
+                    continue
+                text = message.get("text")
+                if text is not None and len(text) < 64 and '"ack"' in text and self.outbox is not None:
+                    try:
+                        frame = json.loads(text)
+                    except ValueError:
+                        frame = None
+                    if isinstance(frame, dict) and frame.get("type") == "ack" and self.outbox.ack(frame.get("frames")):
+                        continue
+                if not self.budget.take():
+                    flooded = True
+                    message = {"type": "playground.flood"}
+            await admitted.put(message)
+            if message["type"] == "websocket.disconnect":
+                return
+
+    async def playground_flood(self, message):
+        await self.abort(
+            CLOSE_FLOOD, f"More than {settings.WS_MAX_FRAMES_PER_SECOND} frames a second; the socket is closed."
+        )
 
     async def dispatch(self, message):
         try:
@@ -104,7 +142,6 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         self.tasks = {}
         self.run_tasks = {}  # run code -> set of completion codes
         self.waiters = set()
-        self.budget = FrameBudget(settings.WS_MAX_FRAMES_PER_SECOND)
         self.outbox = Outbox(self.send_json, limit=settings.WS_MAX_UNACKED_FRAMES, on_overflow=self.overflowed)
         await self.accept()
 
@@ -125,16 +162,6 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                 content = json.loads(text_data)
             except (ValueError, RecursionError):
                 content = None
-        # An ack that acknowledges new frames is free (there are at most as many as frames
-        # sent); every other frame spends from the socket's budget.
-        free = isinstance(content, dict) and content.get("type") == "ack" and self.outbox.ack(content.get("frames"))
-        if not free and not self.budget.take():
-            await self.abort(
-                CLOSE_FLOOD, f"More than {settings.WS_MAX_FRAMES_PER_SECOND} frames a second; the socket is closed."
-            )
-            return
-        if free:
-            return
         if text_data is None:
             await self.send_error("Frames are JSON text.")
         elif content is None and text_data.strip() != "null":

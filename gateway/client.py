@@ -302,15 +302,47 @@ def _split_system(messages):
     return "\n\n".join(system), turns
 
 
+def _image_url(part):
+    """The URL of a chat-style image part ({"type": "image_url", "image_url": {"url": ...}}), else None."""
+    if isinstance(part, dict) and part.get("type") == "image_url":
+        image = part.get("image_url")
+        return image.get("url") if isinstance(image, dict) else image
+    return None
+
+
 def _responses_content(role, content):
     if not isinstance(content, list):
         return content
-    # Chat's {"type": "text"} parts are input_text from the user and output_text from the assistant here.
+    # Chat's {"type": "text"} parts are input_text from the user and output_text from the assistant here;
+    # an image is {"type": "input_image", "image_url": "<url>"} (docs/gateway.md, "Images").
     kind = "output_text" if role == "assistant" else "input_text"
-    return [
-        {"type": kind, "text": part["text"]} if isinstance(part, dict) and part.get("type") == "text" else part
-        for part in content
-    ]
+    parts = []
+    for part in content:
+        if isinstance(part, dict) and part.get("type") == "text":
+            parts.append({"type": kind, "text": part["text"]})
+        elif _image_url(part) is not None:
+            parts.append({"type": "input_image", "image_url": _image_url(part)})
+        else:
+            parts.append(part)
+    return parts
+
+
+def _anthropic_content(content):
+    """Chat-style parts in Anthropic's shape: a data: URL image becomes a base64 source
+    (docs/gateway.md, "Images")."""
+    if not isinstance(content, list):
+        return content
+    parts = []
+    for part in content:
+        url = _image_url(part)
+        if url is not None and url.startswith("data:") and ";base64," in url:
+            media_type, data = url[len("data:") :].split(";base64,", 1)
+            parts.append({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}})
+        elif url is not None:
+            parts.append({"type": "image", "source": {"type": "url", "url": url}})
+        else:
+            parts.append(part)
+    return parts
 
 
 def responses_body(model, messages, params):
@@ -339,7 +371,10 @@ def responses_body(model, messages, params):
 def anthropic_body(model, messages, params, thinking_budget=None):
     system, turns = _split_system(messages)
     max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or ANTHROPIC_DEFAULT_MAX_TOKENS)
-    body = {"model": model, "messages": [{"role": m["role"], "content": m.get("content")} for m in turns]}
+    body = {
+        "model": model,
+        "messages": [{"role": m["role"], "content": _anthropic_content(m.get("content"))} for m in turns],
+    }
     if system:
         body["system"] = system
     if thinking_budget:

@@ -319,6 +319,9 @@ SHARE_RATE_PER_MINUTE = env_int("SHARE_RATE_PER_MINUTE", 60)
 # Limits on runs.
 RUN_MAX_MODELS = env_int("RUN_MAX_MODELS", 8)
 RUN_MAX_MESSAGE_BYTES = env_int("RUN_MAX_MESSAGE_BYTES", 512 * 1024)
+# Images in a run (data: URLs, upload or paste): the size of each, decoded, and how many.
+RUN_MAX_IMAGE_BYTES = env_int("RUN_MAX_IMAGE_BYTES", 4 * 1024 * 1024)
+RUN_MAX_IMAGES = env_int("RUN_MAX_IMAGES", 4)
 RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
 # Compare asks to confirm a run whose worst case (every model writing max tokens) costs more (USD).
 RUN_CONFIRM_USD = env_float("RUN_CONFIRM_USD", 0.50)

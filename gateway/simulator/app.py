@@ -25,9 +25,9 @@ from .faults import (
     shape1,
 )
 from .frames import KEEP_ALIVE, KEEP_ALIVE_EVERY, Frames, dumps
-from .models import DEFAULT_MODELS, model_entry, normal
+from .models import DEFAULT_MODELS, modalities, model_entry, normal
 from .responses import responses_frames
-from .text import conversation, find_directives, last_user_text, prompt_tokens_of, reasoning_text
+from .text import conversation, find_directives, image_problem, last_user_text, prompt_tokens_of, reasoning_text
 
 LONG_CHAT_PATH = "/ai-gateway/mlflow/v1/chat/completions"
 SHORT_CHAT_PATH = "/v1/chat/completions"
@@ -232,6 +232,9 @@ class Simulator:
         rejection = reject(base, request, messages)
         if rejection is not None:
             return await self._reply(send, 400, rejection, request_id)
+        problem = image_problem(dialect, "image" in modalities(base)[0], messages)
+        if problem is not None:
+            return await self._reply(send, 400, shape1(problem, type="invalid_request_error"), request_id)
 
         natural = directives["chunks"] if directives["chunks"] is not None else (self.chunks or DEFAULT_CHUNKS)
         natural = max(1, min(natural, MAX_CHUNKS))

@@ -3,6 +3,11 @@
 What each model accepts, and on which dialect, is the catalog's (gateway/quirks.py).
 """
 
+import functools
+import json
+
+from gateway.quirks import CATALOG_PATH
+
 ALIAS_PREFIX = "databricks-"
 # The first 25 models (Mastra's page), then the ones listed later (docs/gateway.md, "The model catalog and prices").
 CHAT_MODELS = (
@@ -94,21 +99,38 @@ def display_name(model_id):
     return " ".join(words)
 
 
+@functools.cache
+def _catalog_inputs():
+    document = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
+    return {entry["id"]: entry.get("input_modalities") for entry in document["models"]}
+
+
+def modalities(model_id):
+    """(input modalities, output modalities) as the simulator's /v1/models lists them: the
+    catalog's inputs when it knows the model (what it accepts is the catalog's)."""
+    inputs, outputs = _by_prefix(model_id)
+    known = _catalog_inputs().get(model_id)
+    return (list(known) if known else inputs), outputs
+
+
+def _by_prefix(model_id):
+    if model_id in EMBEDDING_MODELS:
+        return ["text"], ["embeddings"]
+    if model_id.startswith("gemini"):
+        return ["text", "image", "audio", "video", "file"], ["text"]
+    if model_id.startswith("claude"):
+        return ["text", "image", "file"], ["text"]
+    if model_id.startswith("gpt-5"):
+        return ["text", "image"], ["text", "image"]
+    return ["text"], ["text"]
+
+
 def model_entry(model_id, enabled=True):
     owner, tokenizer = "other", "Other"
     for prefix, provider, tok in PROVIDERS:
         if model_id.startswith(prefix):
             owner, tokenizer = provider, tok
-    if model_id in EMBEDDING_MODELS:
-        inputs, outputs = ["text"], ["embeddings"]
-    elif model_id.startswith("gemini"):
-        inputs, outputs = ["text", "image", "audio", "video", "file"], ["text"]
-    elif model_id.startswith("claude"):
-        inputs, outputs = ["text", "image", "file"], ["text"]
-    elif model_id.startswith("gpt-5"):
-        inputs, outputs = ["text", "image"], ["text", "image"]
-    else:
-        inputs, outputs = ["text"], ["text"]
+    inputs, outputs = modalities(model_id)
     return {
         "id": model_id,
         "canonical_slug": model_id,

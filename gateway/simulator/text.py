@@ -76,8 +76,46 @@ def message_text(content):
     return ""
 
 
+# An image part in each dialect's shape (docs/gateway.md, "Images"), and what one counts as.
+IMAGE_PART_TYPES = {"chat_completions": "image_url", "openai_responses": "input_image", "anthropic_messages": "image"}
+IMAGE_TOKENS = 85
+
+
+def image_parts(content):
+    if not isinstance(content, list):
+        return []
+    return [p for p in content if isinstance(p, dict) and p.get("type") in IMAGE_PART_TYPES.values()]
+
+
 def prompt_tokens_of(messages):
-    return max(1, sum(len(message_text(m.get("content"))) // 4 + 4 for m in messages if isinstance(m, dict)))
+    return max(
+        1,
+        sum(
+            len(message_text(m.get("content"))) // 4 + 4 + IMAGE_TOKENS * len(image_parts(m.get("content")))
+            for m in messages
+            if isinstance(m, dict)
+        ),
+    )
+
+
+def image_problem(dialect, accepts_images, messages):
+    """Why the request's images are refused (a wrong shape for the dialect, or a text-only model), or None."""
+    for message in messages:
+        for part in image_parts(message.get("content") if isinstance(message, dict) else None):
+            wanted = IMAGE_PART_TYPES[dialect]
+            if part["type"] != wanted:
+                return f'image parts on this endpoint are {{"type": "{wanted}"}}, not "{part["type"]}"'
+            if not accepts_images:
+                return "this model does not support image input"
+            if dialect == "anthropic_messages":
+                source = part.get("source")
+                if not isinstance(source, dict) or source.get("type") not in ("base64", "url"):
+                    return 'an image needs a "source" of type "base64" or "url"'
+            elif dialect == "openai_responses" and not isinstance(part.get("image_url"), str):
+                return "input_image.image_url must be a string URL"
+            elif dialect == "chat_completions" and not isinstance((part.get("image_url") or {}).get("url"), str):
+                return 'image_url must be an object with a "url"'
+    return None
 
 
 def find_directives(messages, model):

@@ -177,10 +177,19 @@ class Completion(models.Model):
         """What this model is sent: the run's system prompt, this model's own earlier turns
         (a follow-up), then the run's new messages."""
         history = (self.run.threads or {}).get(self.model)
+        messages = self.run.messages
+        if getattr(self, "text_only", False):
+            # Planned for a model that takes no images (runs.plan_completions): text parts only.
+            messages = [
+                {**m, "content": "\n".join(p["text"] for p in m["content"] if p["type"] == "text")}
+                if isinstance(m["content"], list)
+                else m
+                for m in messages
+            ]
         if not history:
-            return self.run.messages
-        system = [m for m in self.run.messages if m["role"] == "system"]
-        rest = [m for m in self.run.messages if m["role"] != "system"]
+            return messages
+        system = [m for m in messages if m["role"] == "system"]
+        rest = [m for m in messages if m["role"] != "system"]
         return [*system, *history, *rest]
 
     # What a request's end writes (the row itself is inserted when its run starts).

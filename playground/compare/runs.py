@@ -102,6 +102,7 @@ def parse_run_frame(frame: dict) -> RunRequest:
     if not isinstance(messages, list) or not messages:
         raise RunError("Write a message to send.")
     clean_messages = []
+    images = []
     size = 0
     for message in messages:
         if not isinstance(message, dict):
@@ -109,6 +110,11 @@ def parse_run_frame(frame: dict) -> RunRequest:
         role, content = message.get("role"), message.get("content")
         if role not in ROLES:
             raise RunError("A message's role is system, user or assistant.")
+        if isinstance(content, list) and role == "user":
+            content = parse_parts(content, images)
+            size += sum(len(p["text"].encode()) for p in content if p["type"] == "text")
+            clean_messages.append({"role": role, "content": content})
+            continue
         if not isinstance(content, str):
             raise RunError("A message's content must be text.")
         size += len(content.encode())
@@ -118,7 +124,7 @@ def parse_run_frame(frame: dict) -> RunRequest:
     size += sum(len(m["content"].encode()) for turns in threads.values() for m in turns)
     if size > settings.RUN_MAX_MESSAGE_BYTES:
         raise RunError(f"The messages are larger than the limit of {settings.RUN_MAX_MESSAGE_BYTES // 1024} KiB.")
-    if not any(m["role"] == "user" and m["content"].strip() for m in clean_messages):
+    if not any(m["role"] == "user" and text_of(m["content"]).strip() for m in clean_messages):
         raise RunError("Write a user message to send.")
     return RunRequest(
         branch,
@@ -139,6 +145,48 @@ def _optional_code(frame, key):
         return str(uuid.UUID(str(value)))
     except ValueError:
         raise RunError(f"{key} must be a code.") from None
+
+
+IMAGE_DATA_URL_RE = re.compile(r"^data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]+={0,2})$")
+
+
+def parse_parts(parts, images) -> list:
+    """A user message's content as parts: {"type": "text", "text": ...} and
+    {"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}} (`images`
+    collects the images of the whole run, for its limits)."""
+    clean = []
+    for part in parts:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            clean.append({"type": "text", "text": part["text"]})
+        elif kind == "image_url":
+            url = (part.get("image_url") or {}).get("url") if isinstance(part.get("image_url"), dict) else None
+            match = IMAGE_DATA_URL_RE.match(url) if isinstance(url, str) else None
+            if match is None:
+                raise RunError("An image is a data: URL of a PNG, JPEG, GIF or WebP image (upload or paste it).")
+            size = len(match.group(2)) * 3 // 4
+            if size > settings.RUN_MAX_IMAGE_BYTES:
+                raise RunError(
+                    f"An image is {size / 1_048_576:.1f} MB; the limit is "
+                    f"{settings.RUN_MAX_IMAGE_BYTES / 1_048_576:.1f} MB per image."
+                )
+            images.append(size)
+            if len(images) > settings.RUN_MAX_IMAGES:
+                raise RunError(f"A run takes at most {settings.RUN_MAX_IMAGES} images.")
+            clean.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            raise RunError('A message part is {"type": "text"} or {"type": "image_url"}.')
+    return clean
+
+
+def text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(p["text"] for p in content if p.get("type") == "text")
+
+
+def has_images(messages) -> bool:
+    return any(isinstance(m["content"], list) and any(p["type"] == "image_url" for p in m["content"]) for m in messages)
 
 
 def parse_threads(threads, models) -> dict:
@@ -383,6 +431,11 @@ def plan_completions(run, branch, model_ids, now, user):
     for model_id in model_ids:
         endpoint, params, thinking, notes = plan_model(models[model_id], model_id, run.params)
         notes += branch_notes(branch, model_id)
+        model = models[model_id]
+        text_only = has_images(run.messages) and (model is None or "image" not in model.input_modalities)
+        if text_only:
+            why = "it does not take images" if model is not None else "it is not in the catalog"
+            notes.append(f"Images left out for {model_id}: {why}; it gets the text only.")
         completion = Completion(
             run=run,
             team_id=branch.team_id,
@@ -394,6 +447,7 @@ def plan_completions(run, branch, model_ids, now, user):
             price=prices[model_id],
             notes=notes,
         )
+        completion.text_only = text_only
         completions.append(completion.plan(params, thinking))
     return completions
 
@@ -440,4 +494,4 @@ def save_run(run, completions):
 
 
 def prompt_text(messages) -> str:
-    return "\n".join(m["content"] for m in messages)
+    return "\n".join(text_of(m["content"]) for m in messages)

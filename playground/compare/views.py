@@ -46,6 +46,9 @@ def index(request):
             "selected": selected,
             # Runs whose worst case costs more than this ask to confirm first.
             "confirm_usd": settings.RUN_CONFIRM_USD,
+            "max_image_bytes": settings.RUN_MAX_IMAGE_BYTES,
+            "max_image_mb": f"{settings.RUN_MAX_IMAGE_BYTES / 1_048_576:g}",
+            "max_images": settings.RUN_MAX_IMAGES,
             "max_models": settings.RUN_MAX_MODELS,
             "fill": fill,
             "fill_prior": json.dumps(fill.get("prior") or []),

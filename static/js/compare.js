@@ -123,7 +123,13 @@
     if (system.trim()) messages.push({ role: "system", content: system });
     // Earlier turns of a prompt opened from the library come first.
     const prior = form.elements.prior ? JSON.parse(form.elements.prior.value || "[]") : [];
-    messages.push(...prior, { role: "user", content: prompt });
+    messages.push(...prior);
+    if (images.length) {
+      const parts = [{ type: "text", text: prompt }, ...images.map((url) => ({ type: "image_url", image_url: { url } }))];
+      messages.push({ role: "user", content: parts });
+    } else {
+      messages.push({ role: "user", content: prompt });
+    }
     const params = {};
     const temperature = form.elements.temperature.value;
     const maxTokens = form.elements.max_tokens.value;
@@ -162,7 +168,8 @@
       return showError("Not connected to the server yet; try again in a moment.");
     }
     pendingRun = true;
-    sentPrompt = frame.messages[frame.messages.length - 1].content;
+    // A thread keeps the text of a turn; the images went with the turn they were sent in.
+    sentPrompt = form.elements.prompt.value;
     blindRun = form.elements.blind.checked && frame.models.length > 1;
     runBtn.disabled = true;
     runBtn.textContent = "Starting…";
@@ -407,7 +414,11 @@
       if (p.el.dataset.status !== "done") continue;
       threads[p.model] = [...(threads[p.model] || []), { role: "user", content: sentPrompt }, { role: "assistant", content: p.raw }];
     }
-    if (panels.size) form.elements.prompt.value = "";
+    if (panels.size) {
+      form.elements.prompt.value = "";
+      images = [];
+      drawImages();
+    }
     if (blindRun) {
       summary.textContent = `${n} models · blind: costs and names show after your vote`;
       showVote();
@@ -503,13 +514,65 @@
     return out;
   }
 
+  // ---- images ---------------------------------------------------------------------
+  // Upload or paste; kept as data: URLs and sent as image parts of the user message. Models
+  // that take no images are marked in the picker (the server sends them the text only).
+  const imageList = document.getElementById("image-list");
+  const imageInput = document.getElementById("image-input");
+  const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+  let images = [];
+  function addImage(file) {
+    const limit = Number(root.dataset.maxImageBytes);
+    if (!IMAGE_TYPES.includes(file.type)) return showError(`${file.name || "That file"} is not a PNG, JPEG, GIF or WebP image.`);
+    if (file.size > limit) return showError(`${file.name || "The image"} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${(limit / 1048576).toFixed(1)} MB per image.`);
+    if (images.length >= Number(root.dataset.maxImages)) return showError(`A run takes at most ${root.dataset.maxImages} images.`);
+    const reader = new FileReader();
+    reader.addEventListener("load", () => {
+      images.push(reader.result);
+      showError("");
+      drawImages();
+    });
+    reader.readAsDataURL(file);
+    return undefined;
+  }
+  function drawImages() {
+    imageList.textContent = "";
+    images.forEach((url, n) => {
+      const li = document.createElement("li");
+      const img = document.createElement("img");
+      img.src = url;
+      img.alt = `Image ${n + 1}`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "btn btn-sm image-remove";
+      remove.textContent = "×";
+      remove.setAttribute("aria-label", `Remove image ${n + 1}`);
+      remove.addEventListener("click", () => { images.splice(n, 1); drawImages(); });
+      li.append(img, remove);
+      imageList.append(li);
+    });
+    // Mark the ticked models that will get the text only.
+    for (const box of boxes()) box.closest(".model-option").classList.toggle("no-images", images.length > 0 && !box.dataset.images);
+    showPreflight();
+  }
+  imageInput.addEventListener("change", () => {
+    for (const file of imageInput.files) addImage(file);
+    imageInput.value = "";
+  });
+  form.elements.prompt.addEventListener("paste", (event) => {
+    const files = Array.from(event.clipboardData?.files || []).filter((f) => f.type.startsWith("image/"));
+    if (!files.length) return;
+    event.preventDefault();
+    files.forEach(addImage);
+  });
+
   // ---- pre-flight -------------------------------------------------------------
   // Tokens are estimated locally (about four characters a token, marked "~"); the worst
   // case prices every model's input plus its max tokens of output at catalog prices.
   const preflightLine = document.getElementById("preflight");
   const approxTokens = (text) => Math.ceil(text.length / 4);
   function preflight(frame) {
-    const base = frame.messages.reduce((n, m) => n + approxTokens(m.content), 0);
+    const base = frame.messages.reduce((n, m) => n + approxTokens(typeof m.content === "string" ? m.content : m.content.map((part) => part.text || "").join("")) + (Array.isArray(m.content) ? 85 * (m.content.length - 1) : 0), 0);
     const maxTokens = frame.params.max_tokens || 0;
     const thinking = frame.params.thinking_budget || 0;
     let worst = 0;

@@ -1,5 +1,6 @@
 """Compare's instruments in headless Chromium: blind votes, the leaderboard, Get code."""
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -222,3 +223,38 @@ def test_a_429_counts_down_and_then_offers_retry_now(logged_in):
     old = panel.get_attribute("data-completion")
     retry_now.click()
     expect(page.locator(".panel").first).not_to_have_attribute("data-completion", old)
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def test_an_image_goes_to_a_vision_model_and_a_text_only_model_gets_the_text(logged_in, artifacts):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-mini", "meta-llama-3-3-70b-instruct")
+    # Too large first: refused with its size, nothing added.
+    page.set_input_files(
+        "#image-input", {"name": "big.png", "mimeType": "image/png", "buffer": b"\0" * (5 * 1024 * 1024)}
+    )
+    expect(page.locator("#form-error")).to_contain_text("big.png is 5.0 MB; the limit is 4.0 MB per image")
+    expect(page.locator("#image-list li")).to_have_count(0)
+    page.set_input_files("#image-input", {"name": "dot.png", "mimeType": "image/png", "buffer": PNG})
+    expect(page.locator("#image-list img")).to_have_count(1)
+    # Every model that takes no images is marked "text only" in the picker.
+    expect(page.locator(".model-option.no-images:has(input[value='meta-llama-3-3-70b-instruct'])")).to_have_count(1)
+    expect(page.locator(".model-option.no-images:has(input[value='gpt-5-mini'])")).to_have_count(0)
+    page.fill("#prompt", "What colour is this dot?")
+    page.screenshot(path=artifacts / "compare-image-form.png")
+    page.click("#run-btn")
+    wait_done(page, 2)
+    llama = page.locator(".panel[data-model='meta-llama-3-3-70b-instruct']")
+    expect(llama.locator(".panel-notes")).to_contain_text("Images left out for meta-llama-3-3-70b-instruct")
+    expect(page.locator(".panel[data-model='gpt-5-mini'] .panel-notes")).not_to_contain_text("Images left out")
+    # The vision model was sent the image: the simulator counts it in the prompt tokens.
+    mini_tokens = int(page.locator(".panel[data-model='gpt-5-mini'] .s-tokens").inner_text().split(" / ")[0])
+    llama_tokens = int(llama.locator(".s-tokens").inner_text().split(" / ")[0])
+    assert mini_tokens - llama_tokens == 85
+    expect(page.locator("#image-list li")).to_have_count(0)
+    page.screenshot(path=artifacts / "compare-image-run.png")

@@ -44,15 +44,6 @@ def get_branch_for_user(user, code) -> Branch:
         raise Http404("No such branch") from None
 
 
-def teams_managed_by(user):
-    """Teams where the user may add, edit and delete branches (owners and admins)."""
-    if not user.is_authenticated:
-        return Team.objects.none()
-    return Team.objects.filter(
-        memberships__user=user, memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-    )
-
-
 def _branch_with_role(user, code, allowed):
     """The branch (404 for outsiders) if the user's role passes `allowed`, else 403.
 

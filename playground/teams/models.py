@@ -83,7 +83,7 @@ class Branch(models.Model):
     token_hint = models.CharField(max_length=20, blank=True, editable=False)
     is_simulator = models.BooleanField(default=False)
     # A Neon credential made on a branch also works on every branch forked from it
-    # (docs/gateway.md, "Credentials and branches"): such a branch may use its parent's.
+    # (docs/gateway.md, "Authentication and credentials"): such a branch may use its parent's.
     inherit_token = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(default=timezone.now)

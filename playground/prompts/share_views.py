@@ -2,7 +2,6 @@
 the link, without login. Never costs, tokens, branch names or the team's members."""
 
 import secrets
-import time
 
 from django.conf import settings
 from django.contrib import messages
@@ -58,9 +57,10 @@ def prompt_url(prompt):
 
 
 def _throttled(request):
-    """At most SHARE_RATE_PER_MINUTE views of share links per client address and minute."""
-    key = f"share-rate:{audit.client_address(request)}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=120)
+    """At most SHARE_RATE_PER_MINUTE views of share links per client address in a minute
+    (the window opens at the address's first view and closes 60 s later)."""
+    key = f"share-rate:{audit.client_address(request)}"
+    cache.add(key, 0, timeout=60)
     try:
         count = cache.incr(key)
     except ValueError:

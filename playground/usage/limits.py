@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from playground import money
 from playground.compare.models import Completion
 from playground.compare.runs import RunError, prompt_text
 
@@ -125,8 +126,8 @@ def check_run(sender, run, branch, completions, **kwargs):
         if meter.stopped:
             metrics.runs_refused("budget")
             raise RunError(
-                f"{meter.label.removesuffix(' this month')} has spent ${meter.spent:.2f} of its "
-                f"${meter.budget.monthly_usd:.2f} monthly budget, and the budget stops new runs. "
+                f"{meter.label.removesuffix(' this month')} has spent {money.usd(meter.spent)} of its "
+                f"{money.usd(meter.budget.monthly_usd)} monthly budget, and the budget stops new runs. "
                 "An admin can raise it on the Budgets page; runs already started finish."
             )
     limit = tpm_limit(team)

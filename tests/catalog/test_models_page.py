@@ -312,6 +312,11 @@ def test_an_input_price_range(client_as, alice):
         "gpt-5",
         "gpt-5-1",
         "gpt-5-2",
+        # Priced from public list prices (docs/prices.md).
+        "gpt-5-1-codex-max",
+        "gpt-5-2-codex",
+        "gpt-5-3-codex",
+        "gpt-5-6-luna",
     }
 
 
@@ -321,6 +326,8 @@ def test_an_output_price_range(client_as, alice):
         "claude-opus-4-6",
         "claude-opus-4-7",
         "gpt-5-5",
+        "claude-opus-4-8",
+        "gpt-5-6-sol",
     }
 
 

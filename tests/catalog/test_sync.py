@@ -114,7 +114,7 @@ def test_seed_works_with_the_historical_models_of_the_migration():
     GatewayModel.objects.all().delete()
     report = seed(historical_model, historical_price)
     assert len(report.created) == 51
-    assert ModelPrice.objects.count() == 32  # models with at least one published rate
+    assert ModelPrice.objects.count() == 40  # models with at least one published rate
 
 
 def test_a_parsed_catalog_can_be_synced_again():

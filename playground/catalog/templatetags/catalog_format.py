@@ -1,11 +1,10 @@
 """Number formats of the Models page: compact token counts and exact dollar rates."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from playground import money
 from playground.catalog.filters import SORTS, modality_label, provider_label
 
 register = template.Library()
@@ -25,22 +24,8 @@ def tokens_short(value):
 
 @register.filter
 def usd(value, rounding=None):
-    """A per-1M rate as written in the price list: 0.072 -> "$0.072", 15.000000 -> "$15".
-
-    With "round", a worked-out rate (the blended price) is cut to the precision list prices
-    have: cents from $1 up (3.4375 -> "$3.44"), three significant digits below (0.1125 -> "$0.113").
-    """
-    if value is None:
-        return ""
-    # str() first: tier rates come from JSON as floats (0.4 must not become 0.4000000000000000222).
-    amount = Decimal(str(value))
-    if rounding == "round" and amount:
-        places = Decimal("0.01") if abs(amount) >= 1 else Decimal(1).scaleb(amount.adjusted() - 2)
-        amount = amount.quantize(places, rounding=ROUND_HALF_UP)
-    text = format(amount.normalize(), "f")
-    if "." in text and len(text.split(".")[1]) == 1:
-        text += "0"  # $2.5 reads oddly next to $2.50
-    return f"${text}"
+    """A per-1M rate as the price list writes it (playground.money.usd_rate)."""
+    return money.usd_rate(value, rounding)
 
 
 @register.filter

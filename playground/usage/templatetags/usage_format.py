@@ -1,11 +1,9 @@
-from decimal import Decimal, InvalidOperation
-
 from django import template
+
+from playground import money
 
 register = template.Library()
 
-CENT = Decimal("0.01")
-MICRO = Decimal("0.000001")
 # One word per state wherever a status is shown: the person pressed Stop.
 STATUS_WORDS = {"cancelled": "stopped"}
 
@@ -17,22 +15,8 @@ def status_word(value):
 
 @register.filter
 def usd(value):
-    """$1,234.50 for dollars, $0.000123 for the fractions of a cent single requests cost."""
-    if value is None or value == "":
-        return "—"
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return "—"
-    if amount == 0:
-        return "$0.00"
-    if abs(amount) >= 1:
-        return f"${amount.quantize(CENT):,}"
-    if abs(amount) < MICRO:
-        return "<$0.000001"
-    text = format(amount.quantize(MICRO).normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
+    """An amount of money, as every page writes it (playground.money)."""
+    return money.usd(value)
 
 
 @register.filter

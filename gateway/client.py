@@ -7,6 +7,8 @@ in a transport. Every failure, whatever its cause, is raised as one `GatewayErro
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -26,6 +28,7 @@ NEON_DIALECT_PATHS = {
 }
 RATE_LIMIT_HEADERS = (
     "retry-after",
+    "retry-after-ms",
     "x-ratelimit-limit-requests",
     "x-ratelimit-remaining-requests",
     "x-ratelimit-reset-requests",
@@ -166,14 +169,35 @@ def _request_id(headers):
     return ""
 
 
-def parse_retry_after(value):
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After value: delay-seconds or an HTTP date (RFC 9110
+    section 10.2.3); None when it is neither."""
     if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None  # an HTTP date: rare from this gateway; treat as unknown
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None  # an HTTP date is always GMT
+        now = now or datetime.now(UTC)
+        return max(round((when - now).total_seconds(), 3), 0.0)
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def retry_after_of(headers):
+    """Seconds to wait before retrying: `retry-after-ms` (sent by OpenAI-style APIs, more
+    precise) when present and valid, else `retry-after`."""
+    try:
+        milliseconds = float(headers.get("retry-after-ms", ""))
+    except ValueError:
+        milliseconds = None
+    if milliseconds is not None and math.isfinite(milliseconds) and milliseconds >= 0:
+        return milliseconds / 1000
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _message_from(payload, depth=0):
@@ -224,7 +248,7 @@ def error_from_body(status, body: bytes, headers=None):
         status,
         code[:100] or f"http_{status}",
         message[:MAX_MESSAGE],
-        retry_after=parse_retry_after(headers.get("retry-after")),
+        retry_after=retry_after_of(headers),
         rate_limit=rate_limit,
         request_id=_request_id(headers),
     )

@@ -377,10 +377,41 @@ async def test_an_http_error_keeps_retry_after_and_rate_limit_headers():
     }
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("7", 7.0), ("0.5", 0.5), ("-3", None), ("nan", None), ("", None)])
-def test_retry_after_is_seconds_or_unknown(value, seconds):
-    assert gw.parse_retry_after(value) == seconds
-    assert gw.parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        ("0.5", 0.5),
+        ("600", 600.0),
+        ("-3", None),
+        ("nan", None),
+        ("", None),
+        ("Wed, 21 Oct 2026 07:30:00 GMT", 120.0),  # an HTTP date: seconds from now
+        ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),  # already past
+        ("Wed, 21 Oct 2026 07:30:00", None),  # no zone: not an HTTP date
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_seconds_an_http_date_or_unknown(value, seconds):
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
+    assert gw.parse_retry_after(value, now=now) == seconds
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after-ms": "20000", "retry-after": "20"}, 20.0),
+        ({"retry-after-ms": "250", "retry-after": "1"}, 0.25),  # the precise one wins
+        ({"retry-after-ms": "bad", "retry-after": "3"}, 3.0),
+        ({"retry-after": "600"}, 600.0),
+        ({}, None),
+    ],
+)
+def test_retry_after_ms_wins_over_retry_after(headers, seconds):
+    assert gw.retry_after_of(headers) == seconds
 
 
 # --- Transport --------------------------------------------------------------------------------------------------

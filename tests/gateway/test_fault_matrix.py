@@ -297,3 +297,53 @@ async def test_a_refused_panel_costs_nothing_and_the_run_total_is_complete(alice
     assert done["cost_complete"] is True
     ok_cost = next(f["cost"] for f in frames if f["type"] == "completion.done")
     assert done["cost"] == ok_cost
+
+
+# --- The simulator's faults, in each dialect ----------------------------------------------------------------------
+
+SIMULATED = [
+    # fault, HTTP status of the error frame (None: not checked), words its message contains
+    ("401", 401, "invalid or missing credential"),
+    ("403-scope", 403, "not authorized"),
+    ("403-branch", 403, "not authorized for this branch"),
+    ("403-verified", 403, "verified account"),
+    ("400", 400, ""),
+    ("413", 413, ""),
+    ("429", 429, "rate limit"),
+    ("429-short", 429, ""),
+    ("500", 500, ""),
+    ("502", 502, "upstream request failed"),
+    ("503", 503, "temporarily unavailable"),
+    ("cut", None, ""),
+    ("malformed", None, ""),
+    ("error-event", None, ""),
+    ("hang", None, "read timeout"),
+    ("no-usage", None, ""),
+]
+
+
+@override_settings(GATEWAY_READ_TIMEOUT=1.0)
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(("fault", "status", "words"), SIMULATED, ids=[f[0] for f in SIMULATED])
+async def test_every_simulator_fault_in_every_dialect(alice, branch, dialect, fault, status, words):
+    model, params = DIALECTS[dialect]
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, [OK_MODEL, model], f"sim:fault={fault}@{model} hi", **params))
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done", wait=30)
+    await comm.disconnect()
+    codes = {c["model"]: c["id"] for c in frames[0]["completions"]}
+    ends = {f["completion"]: f for f in frames if f["type"] in ("completion.done", "completion.error")}
+    assert ends[codes[OK_MODEL]]["type"] == "completion.done" and ends[codes[OK_MODEL]]["status"] == "ok"
+    end = ends[codes[model]]
+    rows = await sync_to_async(list)(Completion.objects.filter(model=model))
+    assert len(rows) == 1 and await Completion.objects.acount() == 2
+    row = rows[0]
+    if fault == "no-usage":
+        # Not an error: the answer is whole, its cost estimated from the text.
+        assert end["type"] == "completion.done" and row.cost_source in ("estimated", "partly_estimated")
+        return
+    assert end["type"] == "completion.error" and end["message"]
+    assert words.lower() in end["message"].lower()
+    if status is not None:
+        assert end["status"] == status == row.http_status
+    assert (row.status, row.error_message) == ("error", end["message"])

@@ -413,6 +413,8 @@ def anthropic_body(model, messages, params, thinking_budget=None):
             body["temperature"] = params["temperature"]
         elif params.get("top_p") is not None:
             body["top_p"] = params["top_p"]
+    if params.get("stop"):
+        body["stop_sequences"] = params["stop"]
     body["max_tokens"] = max_tokens
     body["stream"] = True
     return body

@@ -13,6 +13,7 @@ def run_data(run, completions) -> dict:
         "messages": run.messages,
         "threads": run.threads,
         "params": run.params,
+        "model_params": run.model_params,
         "completions": [
             {
                 "id": str(c.code),

@@ -72,6 +72,8 @@ class Run(models.Model):
     # A follow-up: each model's own earlier turns (user and assistant messages), sent
     # between the system prompt and `messages` (Completion.request_messages).
     threads = models.JSONField(default=dict, blank=True)
+    # "Same for all" off: each model's own parameters, over `params`.
+    model_params = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(default=timezone.now)
     # The prompt version this run tried (its code: the prompts app reads compare, not back).
     prompt_version = models.UUIDField(null=True, blank=True)

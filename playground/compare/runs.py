@@ -58,6 +58,7 @@ class RunRequest:
     messages: list
     params: dict
     threads: dict = field(default_factory=dict)  # model -> its earlier turns (a follow-up)
+    model_params: dict = field(default_factory=dict)  # model -> its own parameters over `params`
     # Optional links: the prompt version tried (checked by the prompts app through
     # `run_starting`) and the run repeated ("Run again").
     prompt_version: str | None = None
@@ -132,6 +133,7 @@ def parse_run_frame(frame: dict) -> RunRequest:
         clean_messages,
         parse_params({} if frame.get("params") is None else frame["params"]),
         threads,
+        model_params=parse_model_params(frame.get("model_params"), clean_models),
         prompt_version=_optional_code(frame, "prompt_version"),
         rerun_of=_optional_code(frame, "rerun_of"),
     )
@@ -223,6 +225,9 @@ def parse_params(params) -> dict:
     for key, value in params.items():
         if value is None or value == "":
             continue
+        if key == "stop":
+            clean[key] = parse_stop(value)
+            continue
         if key == "reasoning_effort":
             if value not in REASONING_EFFORTS:
                 raise RunError(f"reasoning_effort is one of {', '.join(REASONING_EFFORTS)}.")
@@ -242,6 +247,36 @@ def parse_params(params) -> dict:
         if not low <= number <= high:
             raise RunError(f"{key} must be between {low} and {high}.")
         clean[key] = number
+    return clean
+
+
+MAX_STOP_SEQUENCES = 4
+
+
+def parse_stop(value) -> list:
+    """Stop sequences: a string or a list of at most four non-empty strings."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v and len(v) <= 100 for v in values):
+        raise RunError("stop is a list of strings of 1 to 100 characters.")
+    if len(values) > MAX_STOP_SEQUENCES:
+        raise RunError(f"stop takes at most {MAX_STOP_SEQUENCES} sequences.")
+    return values
+
+
+def parse_model_params(model_params, models) -> dict:
+    """Per-model parameters ("same for all" off): {model: params}, each over the run's own."""
+    if model_params in (None, {}):
+        return {}
+    if not isinstance(model_params, dict):
+        raise RunError("model_params must be an object of model ids to parameters.")
+    clean = {}
+    for model, params in model_params.items():
+        model = normalize_model_id(model) if isinstance(model, str) else model
+        if model in models:
+            try:
+                clean[model] = parse_params(params)
+            except RunError as exc:
+                raise RunError(f"{model}: {exc}") from None
     return clean
 
 
@@ -284,6 +319,8 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
     if "reasoning_effort" in params and (model is None or not model.reasoning):
         drop(("reasoning_effort",), f"{model_id} does not take a reasoning effort here")
     drop(accepts.refused(params), f"{model_id} refuses them")
+    if endpoint == "openai_responses":
+        drop(("stop", "seed", "presence_penalty", "frequency_penalty"), "the Responses endpoint does not take it")
     if accepts.single_sampling_param and "temperature" in params and "top_p" in params:
         drop(("top_p",), f"{model_id} accepts only one of temperature and top_p")
     if not accepts.stream_options and endpoint == "chat_completions":
@@ -405,6 +442,7 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
         messages=request.messages,
         params=request.params,
         threads=request.threads,
+        model_params=request.model_params,
         created=now,
         prompt_version=request.prompt_version,
     )
@@ -429,7 +467,8 @@ def plan_completions(run, branch, model_ids, now, user):
     prices = price_snapshots(branch.team, models)
     completions = []
     for model_id in model_ids:
-        endpoint, params, thinking, notes = plan_model(models[model_id], model_id, run.params)
+        own = {**run.params, **(run.model_params or {}).get(model_id, {})}
+        endpoint, params, thinking, notes = plan_model(models[model_id], model_id, own)
         notes += branch_notes(branch, model_id)
         model = models[model_id]
         text_only = has_images(run.messages) and (model is None or "image" not in model.input_modalities)

@@ -139,9 +139,15 @@
     const thinking = form.elements.thinking_budget.value;
     if (effort) params.reasoning_effort = effort;
     if (thinking !== "") params.thinking_budget = Number(thinking);
+    for (const key of ["top_p", "seed", "presence_penalty", "frequency_penalty"]) {
+      if (form.elements[key].value !== "") params[key] = Number(form.elements[key].value);
+    }
+    const stop = form.elements.stop.value.split(",").map((s) => s.trim()).filter(Boolean);
+    if (stop.length) params.stop = stop;
     showError("");
     const branch = form.elements.branch ? form.elements.branch.value : "";
     const frame = { type: "run", branch, models, messages, params };
+    if (!sameForAll.checked) frame.model_params = perModelParams(models);
     // The prompt version or the run this one comes from, when opened from one.
     for (const key of ["prompt_version", "rerun_of"]) {
       if (form.elements[key] && form.elements[key].value) frame[key] = form.elements[key].value;
@@ -513,6 +519,67 @@
     }
     return out;
   }
+
+  // ---- per-model parameters ---------------------------------------------------------
+  // "Same for all" off: a row per ticked model with the parameters it takes; one it refuses
+  // is greyed, with the catalog's reason.
+  const sameForAll = document.getElementById("same-for-all");
+  const perModel = document.getElementById("per-model");
+  const PER_MODEL = [["temperature", "Temp.", 0.1], ["top_p", "Top p", 0.05], ["max_tokens", "Max tokens", 1], ["seed", "Seed", 1], ["presence_penalty", "Presence", 0.1], ["frequency_penalty", "Frequency", 0.1]];
+  function refusal(box, key) {
+    const model = box.value;
+    if ((key === "temperature" || key === "top_p") && !box.dataset.temperature) return `${model} does not accept ${key} (catalog)`;
+    if (box.dataset.refused.split(",").includes(key)) return `${model} refuses ${key} (catalog)`;
+    if (box.dataset.responses && ["seed", "presence_penalty", "frequency_penalty"].includes(key)) return `${model} runs on the Responses endpoint, which does not take ${key}`;
+    return "";
+  }
+  function drawPerModel() {
+    perModel.hidden = sameForAll.checked;
+    if (sameForAll.checked) return;
+    const keep = {};
+    perModel.querySelectorAll("input").forEach((input) => { keep[input.name] = input.value; });
+    const table = document.createElement("table");
+    table.className = "data";
+    const head = table.createTHead().insertRow();
+    for (const title of ["Model", ...PER_MODEL.map(([, label]) => label)]) {
+      const th = document.createElement("th");
+      th.textContent = title;
+      head.append(th);
+    }
+    const body = table.createTBody();
+    for (const box of boxes().filter((b) => b.checked)) {
+      const row = body.insertRow();
+      row.dataset.model = box.value;
+      row.insertCell().textContent = box.value;
+      for (const [key, label, step] of PER_MODEL) {
+        const input = document.createElement("input");
+        input.type = "number";
+        input.step = String(step);
+        input.name = `${box.value}:${key}`;
+        input.setAttribute("aria-label", `${label} for ${box.value}`);
+        const why = refusal(box, key);
+        input.value = why ? "" : (keep[input.name] ?? (form.elements[key] ? form.elements[key].value : ""));
+        input.disabled = Boolean(why);
+        if (why) input.title = why;
+        row.insertCell().append(input);
+      }
+    }
+    perModel.replaceChildren(table);
+  }
+  function perModelParams(models) {
+    const out = {};
+    for (const model of models) {
+      const own = {};
+      for (const [key] of PER_MODEL) {
+        const input = perModel.querySelector(`input[name="${CSS.escape(`${model}:${key}`)}"]`);
+        if (input && !input.disabled && input.value !== "") own[key] = Number(input.value);
+      }
+      out[model] = own;
+    }
+    return out;
+  }
+  sameForAll.addEventListener("change", drawPerModel);
+  picker.addEventListener("change", drawPerModel);
 
   // ---- images ---------------------------------------------------------------------
   // Upload or paste; kept as data: URLs and sent as image parts of the user message. Models

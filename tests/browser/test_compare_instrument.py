@@ -258,3 +258,32 @@ def test_an_image_goes_to_a_vision_model_and_a_text_only_model_gets_the_text(log
     assert mini_tokens - llama_tokens == 85
     expect(page.locator("#image-list li")).to_have_count(0)
     page.screenshot(path=artifacts / "compare-image-run.png")
+
+
+def test_per_model_parameters_grey_what_a_model_refuses(logged_in, artifacts):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-mini", "claude-haiku-4-5", "gpt-oss-120b")
+    page.uncheck("#same-for-all")
+    rows = page.locator("#per-model tbody tr")
+    expect(rows).to_have_count(3)
+    seed = page.locator("#per-model input[name='claude-haiku-4-5:seed']")
+    expect(seed).to_be_disabled()
+    expect(seed).to_have_attribute("title", "claude-haiku-4-5 refuses seed (catalog)")
+    temperature = page.locator("#per-model input[name='gpt-5-mini:temperature']")
+    expect(temperature).to_be_disabled()
+    expect(temperature).to_have_attribute("title", "gpt-5-mini does not accept temperature (catalog)")
+    page.fill("#per-model input[name='gpt-oss-120b:max_tokens']", "8")
+    expect(page.locator("#per-model input[name='gpt-oss-120b:seed']")).to_be_disabled()
+    page.fill("#per-model input[name='gpt-5-mini:seed']", "42")
+    page.screenshot(path=artifacts / "compare-per-model.png")
+    page.fill("#prompt", "Name a colour.")
+    page.click("#run-btn")
+    wait_done(page, 3)
+    with page.expect_download() as download:
+        page.click("#export-json")
+    data = json.loads(Path(download.value.path()).read_text())
+    assert data["model_params"]["gpt-oss-120b"]["max_tokens"] == 8
+    assert data["model_params"]["gpt-5-mini"]["seed"] == 42
+    assert "seed" not in data["model_params"]["claude-haiku-4-5"]
+    assert "temperature" not in data["model_params"]["gpt-5-mini"]

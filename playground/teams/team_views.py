@@ -354,8 +354,11 @@ def accept(request, token):
                         error = _join(request, invitation, user)
                         if error:
                             raise _JoinFailed(error)
-                except (_JoinFailed, IntegrityError) as exc:
-                    messages.error(request, str(exc) or "That username is taken.")
+                except _JoinFailed as exc:
+                    messages.error(request, str(exc))
+                    return redirect(request.path)
+                except IntegrityError:  # the same name signed up a moment ago
+                    messages.error(request, "That username is taken.")
                     return redirect(request.path)
                 return _logged_in(request, user, invitation)
         else:

@@ -5,6 +5,9 @@ from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 
 SESSION_KEY = "current_team"
+# Also kept in a cookie, so the choice outlives the session (a new login starts there).
+COOKIE = "current_team"
+COOKIE_AGE = 365 * 24 * 3600
 
 
 def memberships(request):
@@ -29,7 +32,7 @@ def current_membership(request):
     mine = memberships(request)
     if not mine:
         return None
-    slug = request.session.get(SESSION_KEY)
+    slug = request.session.get(SESSION_KEY) or request.COOKIES.get(COOKIE)
     return next((m for m in mine if m.team.slug == slug), mine[0])
 
 
@@ -45,9 +48,17 @@ def require_current_membership(request):
     return membership
 
 
-def set_current_team(request, team):
+def set_current_team(request, team, response=None):
     request.session[SESSION_KEY] = team.slug
     request._team_memberships = None
+    if response is not None:
+        remember(response, team)
+    return response
+
+
+def remember(response, team):
+    response.set_cookie(COOKIE, team.slug, max_age=COOKIE_AGE, httponly=True, samesite="Lax")
+    return response
 
 
 def context(request):

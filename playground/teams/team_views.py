@@ -62,8 +62,7 @@ def index(request):
 @require_POST
 def switch(request):
     team = get_team_for_user(request.user, request.POST.get("team") or "")
-    set_current_team(request, team)
-    return redirect(_after_switch(request, request.POST.get("next") or ""))
+    return set_current_team(request, team, redirect(_after_switch(request, request.POST.get("next") or "")))
 
 
 def _after_switch(request, target):

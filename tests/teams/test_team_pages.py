@@ -451,3 +451,22 @@ def test_the_teams_page_and_switch_need_a_login(client, team):
     assert client.get(reverse("team:index")).status_code == 302
     assert client.post(reverse("team:switch"), {"team": team.slug}).status_code == 302
     assert client.get(team_url(team)).status_code == 302
+
+
+def test_the_choice_outlives_the_session(client, bob, team):
+    client.force_login(bob)
+    client.post(reverse("team:switch"), {"team": team.slug, "next": "/"})
+    remembered = client.cookies["current_team"].value
+    client.logout()  # the test client drops every cookie here; a browser keeps this one
+    client.cookies["current_team"] = remembered
+    client.force_login(bob)
+    page = client.get(reverse("teams:branches")).content.decode()
+    assert f'<span id="current-team">{team.name}</span>' in page
+
+
+def test_a_remembered_team_one_has_left_is_not_current(client, bob, team):
+    client.force_login(bob)
+    client.post(reverse("team:switch"), {"team": team.slug, "next": "/"})
+    client.post(team_url(team, "leave"))
+    page = client.get(reverse("teams:branches")).content.decode()
+    assert '<span id="current-team">bob</span>' in page

@@ -37,12 +37,19 @@ def index(request):
     providers = {}
     for model in models:
         providers.setdefault(model.provider, []).append(model)
+    # Models a branch's GET /v1/models lists that the catalog does not know: they can be
+    # run too, with their price unknown.
+    catalogued = set(GatewayModel.objects.values_list("id", flat=True))
+    uncatalogued = sorted(
+        {normalize_model_id(m) for b in branches for m in b.model_ids if isinstance(m, str)} - catalogued
+    )
     return render(
         request,
         "compare/index.html",
         {
             "branches": branches,
             "providers": sorted(providers.items()),
+            "uncatalogued": uncatalogued,
             "selected": selected,
             # Runs whose worst case costs more than this ask to confirm first.
             "confirm_usd": settings.RUN_CONFIRM_USD,
@@ -130,7 +137,8 @@ def _leaderboard_team(request):
 @login_required
 def leaderboard(request):
     team, memberships = _leaderboard_team(request)
-    rows, count = votes.leaderboard(team) if team else ([], 0)
+    version = votes.prompt_version_filter(request.GET.get("prompt_version"))
+    rows, count = votes.leaderboard(team, prompt_version=version) if team else ([], 0)
     return render(
         request,
         "compare/leaderboard.html",
@@ -141,6 +149,7 @@ def leaderboard(request):
             "vote_count": count,
             "unpriced": [r.model for r in rows if r.median_cost is None],
             "prior": votes.PRIOR_GAMES,
+            "prompt_version": request.GET.get("prompt_version") if version else "",
         },
     )
 
@@ -160,5 +169,6 @@ SVG_CSP = {
 @csp_override(SVG_CSP)
 def leaderboard_chart(request):
     team = get_team_for_user(request.user, request.GET.get("team"))
-    rows, _ = votes.leaderboard(team)
+    version = votes.prompt_version_filter(request.GET.get("prompt_version"))
+    rows, _ = votes.leaderboard(team, prompt_version=version)
     return HttpResponse(votes.strength_cost_chart(rows), content_type="image/svg+xml; charset=utf-8")

@@ -2,6 +2,7 @@
 
 import math
 import statistics
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -73,12 +74,24 @@ class Row:
     pareto: bool = False
 
 
-def leaderboard(team, *, prior=PRIOR_GAMES):
-    """(rows strongest first, vote count) for a team's votes."""
+def prompt_version_filter(value):
+    """A prompt version code from the URL, or None (a bad one matches nothing, never errors)."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return uuid.UUID(int=0)
+
+
+def leaderboard(team, *, prior=PRIOR_GAMES, prompt_version=None):
+    """(rows strongest first, vote count) for a team's votes, or only the votes on runs of
+    one prompt version (a vote is stored with its run, which knows the version it tried)."""
+    chosen = Vote.objects.for_team(team)
+    if prompt_version is not None:
+        chosen = chosen.filter(run__prompt_version=prompt_version)
     votes = list(
-        Vote.objects.for_team(team)
-        .select_related("winner")
-        .prefetch_related(
+        chosen.select_related("winner").prefetch_related(
             Prefetch(
                 "run__completions",
                 queryset=Completion.objects.only(

@@ -52,3 +52,29 @@ def test_anthropic_messages_call_stop_sequences_by_their_name():
     body = anthropic_body("claude-haiku-4-5", [{"role": "user", "content": "hi"}], {"stop": ["END"]})
     assert body["stop_sequences"] == ["END"]
     assert "stop" not in body
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_model_the_branch_lists_but_the_catalog_lacks_can_be_picked_and_run(alice, branch, client):
+    from asgiref.sync import sync_to_async
+    from django.urls import reverse
+
+    from gateway.models import GatewayModel
+    from playground.compare.runs import forget_catalog
+
+    # kimi-k3 is served by the simulator; without its catalog row it is unknown here.
+    await GatewayModel.objects.filter(id="kimi-k3").adelete()
+    forget_catalog()
+    branch.model_ids = ["gpt-5-mini", "databricks-kimi-k3"]
+    await branch.asave(update_fields=["model_ids"])
+    await sync_to_async(client.force_login)(alice)
+    page = await sync_to_async(client.get)(reverse("compare:index"))
+    assert page.context["uncatalogued"] == ["kimi-k3"]
+    assert b"not in catalog, price unknown" in page.content
+
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["kimi-k3"]))
+    frames = await receive_until(comm, lambda f: f["type"] in ("run.done", "error"))
+    done = [f for f in frames if f["type"] == "completion.done"]
+    assert done and done[0]["cost"] is None and done[0]["cost_source"] == "unpriced"
+    await comm.disconnect()

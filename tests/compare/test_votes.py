@@ -206,3 +206,20 @@ def test_an_outsider_cannot_export_a_run(client, alice, charlie, team):
     run, _ = make_run(team, alice, ["gpt-5-mini"])
     client.force_login(charlie)
     assert client.get(reverse("compare:export", args=[run.code, "json"])).status_code == 404
+
+
+def test_the_leaderboard_can_show_the_votes_on_one_prompt_version(client, alice, team):
+    import uuid
+
+    seed_votes(team, alice)
+    version = uuid.uuid4()
+    run, (mini, nano) = make_run(team, alice, ["gpt-5-mini", "gpt-5-nano"])
+    run.prompt_version = version
+    run.save()
+    Vote.objects.create(run=run, team=team, user=alice, verdict="best", winner=nano)
+    client.force_login(alice)
+    response = client.get(reverse("compare:leaderboard"), {"prompt_version": str(version)})
+    assert response.context["vote_count"] == 1
+    assert [r.model for r in response.context["rows"]] == ["gpt-5-nano", "gpt-5-mini"]
+    assert client.get(reverse("compare:leaderboard"), {"prompt_version": "nonsense"}).context["vote_count"] == 0
+    assert client.get(reverse("compare:leaderboard")).context["vote_count"] == 6

@@ -16,6 +16,7 @@ import logging
 import time
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -69,6 +70,10 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     outbox = None
     closing = False
     closer = None  # the task closing the socket when the outbox overflows
+    # No channel-layer messages come to this socket. With a layer, Channels keeps a blocking
+    # read open for each socket (channels-redis: one BZPOPMIN per socket, 300 sockets, 300
+    # reads on Redis) and races it against every websocket message.
+    channel_layer_alias = None
 
     @classmethod
     async def encode_json(cls, content):
@@ -125,7 +130,14 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message):
         try:
-            await super().dispatch(message)
+            # Channels' own dispatch first hops to the one shared database thread to close old
+            # connections, for every frame (acks too), queued behind every other socket's
+            # database work. This consumer reads and writes on threads that tidy their own
+            # connections (runs.prepare_run, writes.write), so it calls the handler directly.
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
         except (StopConsumer, asyncio.CancelledError):
             raise
         except Exception:

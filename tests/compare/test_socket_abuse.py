@@ -219,6 +219,9 @@ async def test_a_client_that_stops_reading_is_closed_and_its_runs_stopped(alice,
     # It acks once, then reads nothing more: deltas merge, control frames (pongs) pile up.
     await comm.send_json_to({"type": "ack", "frames": 0})
     await comm.send_json_to(run_frame(branch, ["gpt-5-mini", "gpt-5-nano"], SLOW))
+    # Once the run has started (frames are taken off the socket, never acknowledged):
+    # a flood before that stops the run before it sends any request, and leaves no rows.
+    assert (await comm.receive_json_from(timeout=5))["type"] == "run.started"
     for _ in range(30):
         await comm.send_json_to({"type": "ping"})
     frames, close = await until_closed(comm)

@@ -386,6 +386,13 @@ def responses_body(model, messages, params):
     for key in ("temperature", "top_p"):
         if params.get(key) is not None:
             body[key] = params[key]
+    response_format = params.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        # Chat's response_format is Responses' text.format, flattened (docs/gateway.md, "Structured output").
+        spec = response_format.get("json_schema") or {}
+        body["text"] = {
+            "format": {"type": "json_schema", "name": spec.get("name", "answer"), "schema": spec.get("schema")}
+        }
     if params.get("reasoning_effort"):
         # Without `summary` the model reasons but streams none of it.
         body["reasoning"] = {"effort": params["reasoning_effort"], "summary": "auto"}

@@ -27,7 +27,15 @@ from .faults import (
 from .frames import KEEP_ALIVE, KEEP_ALIVE_EVERY, Frames, dumps
 from .models import DEFAULT_MODELS, modalities, model_entry, normal
 from .responses import responses_frames
-from .text import conversation, find_directives, image_problem, last_user_text, prompt_tokens_of, reasoning_text
+from .text import (
+    conversation,
+    find_directives,
+    image_problem,
+    last_user_text,
+    prompt_tokens_of,
+    reasoning_text,
+    requested_schema,
+)
 
 LONG_CHAT_PATH = "/ai-gateway/mlflow/v1/chat/completions"
 SHORT_CHAT_PATH = "/v1/chat/completions"
@@ -267,7 +275,16 @@ class Simulator:
                     usage_mode = "none"
                 if fault == "no-usage":
                     usage_mode = "none"
-                role, content, tail = stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached)
+                role, content, tail = stream_frames(
+                    model,
+                    user_text,
+                    count,
+                    finish,
+                    usage_mode,
+                    prompt_tokens,
+                    cached,
+                    requested_schema(dialect, request),
+                )
                 frames = Frames(role + KEEP_ALIVE, content, 0, tail, b"")
             extras = (ERROR_EVENT, MALFORMED_EVENT, KEEP_ALIVE)
         elif dialect == "openai_responses":
@@ -277,7 +294,17 @@ class Simulator:
             count, incomplete = (natural, False) if room >= natural else (max(room, 0), True)
             reasoning = request.get("reasoning")
             summary = isinstance(reasoning, dict) and reasoning.get("summary") in ("auto", "concise", "detailed")
-            frames = responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary)
+            frames = responses_frames(
+                model,
+                user_text,
+                count,
+                incomplete,
+                with_usage,
+                prompt_tokens,
+                cached,
+                summary,
+                requested_schema(dialect, request),
+            )
             extras = (RESPONSES_ERROR_EVENT, RESPONSES_MALFORMED_EVENT, KEEP_ALIVE)
         else:
             thinking = isinstance(request.get("thinking"), dict) and request["thinking"].get("type") == "enabled"

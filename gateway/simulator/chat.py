@@ -8,7 +8,7 @@ from ..quirks import lookup
 from .faults import fault_response, shape2, shape3, unsupported
 from .frames import dumps, sse_data
 from .models import normal
-from .text import answer_pieces, reasoning_text
+from .text import answer_pieces, reasoning_text, schema_pieces
 
 GEMINI_STREAM_OPTIONS_MESSAGE = (
     "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # verbatim, docs/gateway.md
@@ -16,7 +16,7 @@ GEMINI_STREAM_OPTIONS_MESSAGE = (
 
 
 @functools.lru_cache(maxsize=512)
-def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0):
+def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0, schema=""):
     """(role frame, content frames, tail) as bytes.
 
     usage_mode: "final" (a last chunk with choices: [] and usage, OpenAI's
@@ -24,7 +24,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
     shape) or "none".
     """
     base = normal(model)
-    pieces = answer_pieces(base, user_text, count)
+    pieces = schema_pieces(schema, count) if schema else answer_pieces(base, user_text, count)
     reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
     reasoning_tokens = len(reasoning.split())
     chunk_id = "chatcmpl-" + hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()[:24]

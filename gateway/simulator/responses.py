@@ -8,19 +8,19 @@ from ..quirks import lookup
 from .faults import shape1, shape2, shape3, unsupported
 from .frames import Frames, dumps, sse_event, word_slices
 from .models import normal
-from .text import answer_pieces, reasoning_text
+from .text import answer_pieces, reasoning_text, schema_pieces
 
 RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 
 
 @functools.lru_cache(maxsize=512)
-def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary):
+def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary, schema=""):
     """A Responses stream: response.created ... response.completed (or .incomplete), sequence-numbered.
 
     Every model here reasons: a reasoning item always comes first, and its summary is streamed
     only when the request asked for one (`reasoning.summary`), as OpenAI does.
     """
-    pieces = answer_pieces(normal(model), user_text, count)
+    pieces = schema_pieces(schema, count) if schema else answer_pieces(normal(model), user_text, count)
     text = "".join(pieces)
     reasoning = reasoning_text(user_text)
     reasoning_tokens = len(reasoning.split())

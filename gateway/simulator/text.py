@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+import json
 import random
 import re
 from typing import Any
@@ -59,6 +60,53 @@ def answer_pieces(model, user_text, count):
     seed = int.from_bytes(hashlib.sha256(f"{model}\n{user_text}".encode()).digest()[:8], "big")
     pieces = _pieces(random.Random(seed), _topic_words(user_text))
     return tuple(next(pieces) for _ in range(count))
+
+
+def schema_instance(schema):
+    """A small value that validates against a JSON schema (the simulator's structured output)."""
+    if not isinstance(schema, dict):
+        return None
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        return {key: schema_instance(sub) for key, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [schema_instance(schema.get("items") or {})] * max(1, schema.get("minItems", 1))
+    if kind == "string":
+        return "example"
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return max(1.5, schema.get("minimum", 1.5))
+    if kind == "boolean":
+        return True
+    return None
+
+
+def requested_schema(dialect, request):
+    """The JSON schema the answer must fit (chat's response_format, Responses' text.format) as
+    JSON text, or "" (hashable: the frame builders are cached)."""
+    if dialect == "chat_completions":
+        fmt = request.get("response_format")
+        holder = fmt.get("json_schema") if isinstance(fmt, dict) and fmt.get("type") == "json_schema" else None
+    else:
+        text = request.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
+        holder = fmt if isinstance(fmt, dict) and fmt.get("type") == "json_schema" else None
+    schema = holder.get("schema") if isinstance(holder, dict) else None
+    return json.dumps(schema, sort_keys=True) if isinstance(schema, dict) else ""
+
+
+def schema_pieces(schema_json, count):
+    """The answer as JSON that fits the schema, in about `count` pieces."""
+    text = json.dumps(schema_instance(json.loads(schema_json)))
+    size = max(1, -(-len(text) // max(1, count)))
+    return tuple(text[i : i + size] for i in range(0, len(text), size))
 
 
 def reasoning_text(user_text):

@@ -20,7 +20,7 @@ from gateway.redact import Redactor
 from playground import metrics
 from playground.http import gateway_client
 
-from . import lifecycle, writes
+from . import lifecycle, schemas, writes
 from .models import Completion
 from .rendering import render_markdown
 from .runs import Gateway, prompt_text
@@ -286,7 +286,16 @@ def final_frame(completion: Completion) -> Frame:
         "price_source": (completion.price or {}).get("source"),
         "cost_lines": completion.cost_lines,
         "html": render_markdown(completion.output_text),
+        "schema": _schema_check(completion),
     }
+
+
+def _schema_check(completion: Completion) -> dict | None:
+    """Whether the answer fits the run's JSON schema (structured output), or None without one."""
+    schema = (completion.run.params or {}).get("response_schema")
+    if schema is None or completion.status != Completion.Status.OK:
+        return None
+    return schemas.check_output(schema, completion.output_text)
 
 
 def _usage_frame(completion: Completion) -> Frame:

@@ -28,6 +28,7 @@ from playground.teams.access import get_branch_for_runner
 from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
 
+from . import schemas
 from .models import Completion, Run
 from .signals import run_starting
 
@@ -127,11 +128,17 @@ def parse_run_frame(frame: dict) -> RunRequest:
         raise RunError(f"The messages are larger than the limit of {settings.RUN_MAX_MESSAGE_BYTES // 1024} KiB.")
     if not any(m["role"] == "user" and text_of(m["content"]).strip() for m in clean_messages):
         raise RunError("Write a user message to send.")
+    params = parse_params({} if frame.get("params") is None else frame["params"])
+    if frame.get("response_schema") is not None:
+        try:
+            params["response_schema"] = schemas.check_schema(frame["response_schema"])
+        except schemas.SchemaProblem as exc:
+            raise RunError(str(exc)) from None
     return RunRequest(
         branch,
         clean_models,
         clean_messages,
-        parse_params({} if frame.get("params") is None else frame["params"]),
+        params,
         threads,
         model_params=parse_model_params(frame.get("model_params"), clean_models),
         prompt_version=_optional_code(frame, "prompt_version"),
@@ -305,6 +312,7 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
         endpoint = "openai_responses"
         notes.append("Sent through the OpenAI Responses endpoint, which this model requires.")
     thinking = params.pop("thinking_budget", None)
+    schema = params.pop("response_schema", None)
     if thinking is not None:
         if "anthropic_messages" in endpoints and model is not None and model.reasoning:
             endpoint = "anthropic_messages"
@@ -328,6 +336,13 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
             f"stream_options left out: {model_id} refuses it, so the gateway may send no usage "
             "(tokens are then estimated)."
         )
+    if schema is not None:
+        if endpoint == "anthropic_messages":
+            notes.append(
+                "JSON schema not sent: Anthropic Messages has no response format; the answer is still checked."
+            )
+        else:
+            params["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
     if model is not None and model.max_output and params.get("max_tokens", 0) > model.max_output:
         params["max_tokens"] = model.max_output
         notes.append(f"max_tokens lowered to {model.max_output:,}, this model's output limit.")

@@ -148,6 +148,15 @@
     const branch = form.elements.branch ? form.elements.branch.value : "";
     const frame = { type: "run", branch, models, messages, params };
     if (!sameForAll.checked) frame.model_params = perModelParams(models);
+    const schemaText = form.elements.response_schema.value.trim();
+    if (schemaText) {
+      try {
+        frame.response_schema = JSON.parse(schemaText);
+      } catch (err) {
+        showError(`The JSON schema is not JSON: ${err.message}`);
+        return null;
+      }
+    }
     // The prompt version or the run this one comes from, when opened from one.
     for (const key of ["prompt_version", "rerun_of"]) {
       if (form.elements[key] && form.elements[key].value) frame[key] = form.elements[key].value;
@@ -357,6 +366,12 @@
         cost: frame.cost != null ? Number(frame.cost) : null,
         ttft: frame.ttft_ms, speed: frame.tokens_per_s, words: words(p.raw).length,
       };
+    }
+    if (frame.schema) {
+      const check = document.createElement("li");
+      check.className = frame.schema.valid ? "schema-ok" : "schema-bad";
+      check.textContent = frame.schema.valid ? "✓ The answer fits the JSON schema." : `✗ Does not fit the JSON schema: ${frame.schema.error}`;
+      p.el.querySelector(".panel-notes").append(check);
     }
     p.tools.hidden = false;
     if (!currentRun) afterRun();

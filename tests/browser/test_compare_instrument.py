@@ -287,3 +287,20 @@ def test_per_model_parameters_grey_what_a_model_refuses(logged_in, artifacts):
     assert data["model_params"]["gpt-5-mini"]["seed"] == 42
     assert "seed" not in data["model_params"]["claude-haiku-4-5"]
     assert "temperature" not in data["model_params"]["gpt-5-mini"]
+
+
+def test_structured_output_shows_whether_each_answer_fits(logged_in, artifacts):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "gpt-5-mini")
+    page.click("#more-params summary")
+    page.click("#structured summary")
+    page.fill("#response_schema", "{not json")
+    page.fill("#prompt", "Name a database.")
+    page.click("#run-btn")
+    expect(page.locator("#form-error")).to_contain_text("The JSON schema is not JSON")
+    page.fill("#response_schema", '{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}')
+    page.click("#run-btn")
+    wait_done(page, 1)
+    expect(page.locator(".panel .schema-ok")).to_have_text("✓ The answer fits the JSON schema.")
+    page.screenshot(path=artifacts / "compare-structured.png")

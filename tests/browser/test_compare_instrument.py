@@ -299,7 +299,9 @@ def test_structured_output_shows_whether_each_answer_fits(logged_in, artifacts):
     page.fill("#prompt", "Name a database.")
     page.click("#run-btn")
     expect(page.locator("#form-error")).to_contain_text("The JSON schema is not JSON")
-    page.fill("#response_schema", '{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}')
+    page.fill(
+        "#response_schema", '{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}'
+    )
     page.click("#run-btn")
     wait_done(page, 1)
     expect(page.locator(".panel .schema-ok")).to_have_text("✓ The answer fits the JSON schema.")

@@ -26,7 +26,7 @@ run: $(VENV)/.installed
 	@# Ctrl+C reaches every process of the terminal's group; the trap stops the two servers by
 	@# their ids (`kill 0` signalled this shell again from inside its own trap) and waits for them.
 	@$(QUIET_KEYS) $(PY) manage.py simulate_gateway --port $(SIM_PORT) & sim=$$!; \
-	PLAYGROUND_DEMO=1 $(PY) -m playground.serve -b $(HOST) -p $(PORT) playground.asgi:application & app=$$!; \
+	PLAYGROUND_DEMO=1 SIMULATOR_URL=http://127.0.0.1:$(SIM_PORT) $(PY) -m playground.serve -b $(HOST) -p $(PORT) playground.asgi:application & app=$$!; \
 	stop() { trap - INT TERM EXIT; kill $$sim $$app 2>/dev/null; wait; }; \
 	trap 'stop; echo "  Stopped."; exit 0' INT TERM; trap stop EXIT; \
 	up=; for i in $$(seq 300); do \

@@ -296,6 +296,21 @@
       p.body.scrollTop = 0;
       p.body.focus({ preventScroll: true });
     });
+    // Follow the stream while the reader is at the bottom; leave them where they scrolled to.
+    p.follow = true;
+    p.body.addEventListener("scroll", () => {
+      p.follow = p.body.scrollHeight - p.body.scrollTop - p.body.clientHeight < 24;
+    });
+    if (window.ResizeObserver) {
+      // The text grows or is redrawn, bars appear: keep following; once finished, offer
+      // "Start" while the answer is taller than its panel.
+      const watch = new ResizeObserver(() => {
+        if (p.follow) p.body.scrollTop = p.body.scrollHeight;
+        if (p.done) p.top.hidden = p.body.scrollHeight <= p.body.clientHeight;
+      });
+      watch.observe(p.body);
+      watch.observe(p.text);
+    }
     panels.set(c.id, p);
     return p;
   }
@@ -343,9 +358,8 @@
     settleLive(p);
     if (frame.html && !cancelled) {
       // Server-rendered markdown, sanitised there (markdown-it + nh3).
-      const atBottom = p.body.scrollHeight - p.body.scrollTop - p.body.clientHeight < 24;
       p.text.innerHTML = frame.html;
-      if (atBottom) p.body.scrollTop = p.body.scrollHeight;
+      if (p.follow) p.body.scrollTop = p.body.scrollHeight;
       p.text.classList.add("markdown");
       p.text.classList.remove("live");
     }
@@ -458,11 +472,9 @@
     p.liveTimer = setTimeout(() => {
       p.liveTimer = null;
       if (p.done) return;
-      const body = p.body;
-      const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
       p.text.replaceChildren(markdownNodes(p.raw));
       p.text.classList.add("markdown", "live");
-      if (atBottom) body.scrollTop = body.scrollHeight;
+      if (p.follow) p.body.scrollTop = p.body.scrollHeight;
     }, LIVE_MS);
   }
   // The answer ended: no more timed redraws; what came last is drawn now.
@@ -1048,7 +1060,7 @@
     p.done = true;
     p.stop.hidden = true;
     // After the end, a long answer can be scrolled back to its start in one step.
-    requestAnimationFrame(() => { p.top.hidden = p.body.scrollHeight <= p.body.clientHeight; });
+    p.top.hidden = p.body.scrollHeight <= p.body.clientHeight;
     setStatus(p, label, badge);
     if (message) {
       const box = p.el.querySelector(".panel-error");

@@ -41,6 +41,28 @@ def open_filters(page):
         toggle.click()
 
 
+def save_a_prompt_with_two_versions_and_share_it(page):
+    """From the Compare page after a run: a saved prompt, a second version and a share link."""
+    page.fill("#prompt", "Compare Postgres branching to git branching in three points.")
+    page.locator("#save-prompt summary").click()
+    page.fill("#save_name", "Branching explained")
+    page.click("#save-prompt-btn")
+    page.wait_for_url("**/prompts/**")
+    page.goto("/compare/")
+    page.fill("#prompt", "Compare Postgres branching to git branching in five points.")
+    page.locator("#save-prompt summary").click()
+    page.click("#save-version-btn")
+    page.wait_for_url("**/prompts/**")
+    page.goto("/prompts/")
+    page.goto(page.locator("table a[href^='/prompts/']").first.get_attribute("href"))
+    page.click("#make-share")
+    expect(page.locator("input.share-url")).to_have_count(1)
+
+
+def open_the_share_link(page):
+    page.goto(page.locator("input.share-url").first.input_value())
+
+
 def open_an_invitation(page):
     """Make an invitation link on the team's page (it is shown once) and open it."""
     page.click("#make-invite")
@@ -52,7 +74,7 @@ def open_an_invitation(page):
 class Screen:
     name: str  # the URL name, with a suffix when one page is shown in several states
     path: str
-    follow: str | None = None  # a link on `path` that leads to the page (pages of one object)
+    follow: str | tuple[str, ...] | None = None  # links from `path` that lead to the page (pages of one object)
     signed_in: bool = True
     then: Callable | None = None  # something to do on the page before it is checked
 
@@ -72,13 +94,20 @@ SCREENS = [
     Screen("usage:index", "/usage/"),
     Screen("usage:request", "/usage/", follow=".usage-time a"),
     Screen("usage:quality", "/usage/quality/"),
-    Screen("usage:budgets", "/usage/budgets/"),
+    Screen("usage:budgets", "/usage/", follow="a[href^='/usage/budgets/']"),
     Screen("team:index", "/teams/"),
     Screen("team:detail", "/teams/", follow="table a[href^='/teams/']"),
     Screen(
         "team:audit", "/teams/", follow="table a[href^='/teams/']", then=lambda page: page.click("a[href$='/audit/']")
     ),
     Screen("invitation", "/teams/", follow="table a[href^='/teams/']", then=open_an_invitation),
+    Screen("prompts:index", "/prompts/"),
+    Screen("prompts:detail", "/prompts/", follow="table a[href^='/prompts/']"),
+    Screen("prompts:version", "/prompts/", follow=("table a[href^='/prompts/']", "a[href^='/prompts/versions/']")),
+    Screen("prompts:diff", "/prompts/", follow=("table a[href^='/prompts/']", "a[href$='/diff/']")),
+    Screen("shared:share", "/prompts/", follow="table a[href^='/prompts/']", then=open_the_share_link),
+    Screen("runs:index", "/runs/"),
+    Screen("runs:detail", "/runs/", follow="table a[href^='/runs/']"),
 ]
 
 # URL names that are not pages of their own: images, files, fragments, POST-only actions,
@@ -88,6 +117,8 @@ NOT_PAGES = {
     "usage:export", "usage:meters", "compare:export", "compare:code", "metrics",
     "teams:index",  # the same view as teams:branches
     "compare:vote", "teams:check", "catalog:price_remove", "usage:budget_delete", "logout",
+    "prompts:save", "prompts:delete", "prompts:new_version", "prompts:fork", "prompts:export", "prompts:share",
+    "prompts:unshare", "prompts:open", "prompts:showcase", "prompts:import", "runs:open", "runs:again", "shared:share_fork",
     "team:switch", "team:rename", "team:role", "team:remove", "team:leave", "team:transfer", "team:invite", "team:revoke",
     "password_change", "password_change_done", "password_reset", "password_reset_done", "password_reset_confirm",
     "password_reset_complete",
@@ -136,6 +167,7 @@ def signed_in_state(browser, app_server):
     page.click("button[type=submit]")
     page.wait_for_url("**/compare/**")
     run_a_prompt(page)
+    save_a_prompt_with_two_versions_and_share_it(page)
     state = context.storage_state()
     context.close()
     return state
@@ -154,9 +186,8 @@ def screen_page(browser, app_server, signed_in_state, request):
     page = context.new_page()
     page.set_default_timeout(20000)
     page.goto(screen.path)
-    if screen.follow:
-        href = page.locator(screen.follow).first.get_attribute("href")
-        page.goto(href)
+    for link in (screen.follow,) if isinstance(screen.follow, str) else screen.follow or ():
+        page.goto(page.locator(link).first.get_attribute("href"))
     if screen.then:
         screen.then(page)
     page.wait_for_load_state("load")

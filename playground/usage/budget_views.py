@@ -11,10 +11,18 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground.teams.access import get_branch_for_user, get_membership, get_team_for_user
+from playground.teams.current import current_membership
 
 from . import limits
 from .forms import BudgetForm, LimitsForm
 from .models import Budget, TeamLimits
+
+
+def _current_team(request):
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("No team")
+    return membership.team
 
 
 def _budgets_url(team):
@@ -24,7 +32,9 @@ def _budgets_url(team):
 @login_required
 @require_http_methods(["GET", "POST"])
 def budgets(request):
-    team = get_team_for_user(request.user, request.GET.get("team") or request.POST.get("team"))
+    slug = request.GET.get("team") or request.POST.get("team")
+    # Without ?team=, the team chosen in the top bar.
+    team = get_team_for_user(request.user, slug) if slug else _current_team(request)
     membership = get_membership(request.user, team)
     limits_row = TeamLimits.objects.filter(team=team).first() or TeamLimits(team=team)
     form, limits_form = BudgetForm(team=team), LimitsForm(instance=limits_row)
@@ -85,8 +95,10 @@ def meters(request):
     if request.GET.get("branch"):
         branch = get_branch_for_user(request.user, request.GET["branch"])
         team = branch.team
+    elif request.GET.get("team"):
+        team = get_team_for_user(request.user, request.GET["team"])
     else:
-        team = get_team_for_user(request.user, request.GET.get("team"))
+        team = _current_team(request)
     used, per_model = limits.tokens_last_minute(team)
     limit = limits.tpm_limit(team)
     budget_meters = limits.budget_meters(team, branch)

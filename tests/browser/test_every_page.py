@@ -88,6 +88,7 @@ SCREENS = [
     Screen("catalog:index", "/models/"),
     Screen("catalog:index-filtered", "/models/?input=image&max_input=1&min_context=1000000", then=open_filters),
     Screen("catalog:prices", "/models/prices/"),
+    Screen("catalog:model", "/models/", follow="a.model-id-link[href='/models/gpt-5-2-codex/']"),
     Screen("teams:branches", "/branches/"),
     Screen("teams:edit", "/branches/", follow="a[href$='/edit/']"),
     Screen("teams:delete", "/branches/", follow="a[href$='/delete/']"),

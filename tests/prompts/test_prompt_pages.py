@@ -493,6 +493,7 @@ def test_compare_offers_the_teams_prompts_for_a_new_version(login, bob, team, pr
 def test_a_viewer_is_offered_no_prompt_to_save_into(login, victor, team, prompt, catalog):
     page = login(victor, team).get(reverse("compare:index")).content.decode()
     assert f'value="{prompt.code}"' not in page
+    assert "Save as prompt" not in page
     response = login(victor, team).post(
         reverse("prompts:save"), compare_post(save_as="version", save_prompt=str(prompt.code))
     )

@@ -14,3 +14,9 @@ def writable_prompts(request):
     if membership is None or not membership.can("write_prompts"):
         return []
     return list(Prompt.objects.visible_to(request.user, membership.team).order_by("name").only("code", "name")[:200])
+
+
+@register.simple_tag
+def can_write_prompts(request):
+    membership = current_membership(request)
+    return membership is not None and membership.can("write_prompts")

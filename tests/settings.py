@@ -10,9 +10,6 @@ os.environ.setdefault("PLAYGROUND_SIGNUP", "open")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
-# host:port pairs; the simulator's free port is added per test (tests/conftest.py).
-# 127.0.0.1:9 and :8001 are in the URLs of branches no test calls.
-os.environ.setdefault("GATEWAY_ALLOWED_HOSTS", "127.0.0.1:9,127.0.0.1:8001")
 
 from playground.settings import *  # noqa: E402,F403
 
@@ -21,3 +18,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # No collectstatic in tests: whitenoise serves from the app folders.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# host:port pairs: 127.0.0.1:9 and :8001 are in the URLs of branches no test calls; the
+# simulator's free port is added per test (tests/conftest.py). Set here, not in the
+# environment, so the servers tests start in demo mode allow their own simulator.
+GATEWAY_ALLOWED_HOSTS = ["127.0.0.1:9", "127.0.0.1:8001"]

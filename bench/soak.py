@@ -159,6 +159,7 @@ class Soak:
                 self.counts[f"end {message.get('status')}"] += 1
             elif kind == "error":
                 self.counts["refused"] += 1
+                self.counts[f"refused: {message.get('message', '')[:60]}"] += 1
                 return True
             elif kind == "run.done":
                 return True
@@ -196,7 +197,7 @@ async def soak(args, app, env, cookie, branch, app_url):
     clients = [asyncio.create_task(s.client(deadline)) for _ in range(args.streams)]
     samples = []
     header = (
-        f"{'min':>4} {'RSS MB':>7} {'fds':>5} {'thr':>4} {'runs':>7} {'in flight':>9} {'sockets':>7} "
+        f"{'min':>4} {'RSS MB':>7} {'fds':>5} {'thr':>4} {'runs':>7} {'refused':>7} {'in flight':>9} {'sockets':>7} "
         f"{'ok':>7} {'cancelled':>9} {'error':>7} {'interrupted':>11} {'streaming':>9}"
     )
     print(header, flush=True)
@@ -205,13 +206,14 @@ async def soak(args, app, env, cookie, branch, app_url):
     def sample(minute):
         rss, fds, threads = server_stats(app.pid)
         return {"minute": minute, "rss_mb": rss, "fds": fds, "threads": threads, "runs": s.counts["runs"],
-                "in_flight": s.in_flight, "sockets": s.counts["sockets"]}  # fmt: skip
+                "in_flight": s.in_flight, "sockets": s.counts["sockets"], "refused": s.counts["refused"]}  # fmt: skip
 
     def show(row, states):
         row["rows"] = states
         samples.append(row)
         print(
             f"{row['minute']:>4} {row['rss_mb']:>7.1f} {row['fds']:>5} {row['threads']:>4} {row['runs']:>7} "
+            f"{row['refused']:>7} "
             f"{row['in_flight']:>9} {row['sockets']:>7} {states.get('ok', 0):>7} {states.get('cancelled', 0):>9} "
             f"{states.get('error', 0):>7} {states.get('interrupted', 0):>11} {states.get('streaming', 0):>9}",
             flush=True,

@@ -154,7 +154,10 @@ async def _run():
         except DatabaseError as exc:
             # An outage: the rows wait (see writes.py); the next tick tries again.
             if not failing:
-                log.warning("Checkpoint and heartbeat failed (%s); retrying every tick", type(exc).__name__)
+                first_line = (str(exc).strip().splitlines() or ["no message"])[0]
+                log.warning(
+                    "Checkpoint and heartbeat failed (%s: %s); retrying every tick", type(exc).__name__, first_line
+                )
             failing = True
             await asyncio.sleep(settings.RUN_CHECKPOINT_SECONDS)
 

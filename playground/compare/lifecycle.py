@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from gateway.client import GatewayError
 
+from . import writes
 from .models import THIS_PROCESS, Completion, ServerProcess
 from .runs import prompt_text
 from .signals import completion_finished
@@ -63,9 +64,24 @@ def track(code, texts):
     """
     task = asyncio.current_task()
     _live[code] = [task, texts, 0]
-    task.add_done_callback(lambda _t: _live.pop(code, None))
+    task.add_done_callback(lambda t: _ended(code, t))
     if _stopping:
         task.cancel()
+
+
+def _ended(code, task):
+    """A relay that ends normally has written its row (or queued it, or told the browser it
+    could not). One that raised, or was cancelled while writing, has not: its row is marked
+    `interrupted` with its text so far, rather than left `streaming`."""
+    entry = _live.pop(code, None)
+    failure = "cancelled while writing" if task.cancelled() else task.exception()
+    if failure is None or entry is None:
+        return
+    log.error("The relay of request %s ended without writing its row (%r); marking it interrupted", code, failure)
+    output, reasoning = entry[1]()
+    asyncio.ensure_future(
+        writes.write(_write_interrupted_now, [(code, output, reasoning)], what=f"interrupted request {code}")
+    )
 
 
 def stopping():
@@ -243,8 +259,6 @@ def _stopped():
 async def shutdown(grace=None):
     """Write every live answer `interrupted` with its partial text and close the sockets."""
     global _stopping
-    from . import writes
-
     _stopping = True
     grace = settings.RUN_SHUTDOWN_GRACE_SECONDS if grace is None else grace
     deadline = time.monotonic() + grace

@@ -247,3 +247,29 @@ async def test_shutdown_writes_live_answers_interrupted_and_closes_the_socket(al
     assert await sync_to_async(rollup_matches_log)() == 2
     process_row = await ServerProcess.objects.aget(code=THIS_PROCESS)
     assert process_row.stopped is not None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_relay_that_fails_to_write_its_row_leaves_it_interrupted_not_streaming(
+    alice, branch, monkeypatch, caplog
+):
+    from playground.compare import relay
+
+    def broken(completion):
+        raise RuntimeError("a receiver failed")
+
+    monkeypatch.setattr(relay, "_save", broken)
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["gpt-5-mini"]))
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    code = frames[0]["completions"][0]["id"]
+    for _ in range(500):
+        row = await Completion.objects.aget(code=code)
+        if row.status != Completion.Status.STREAMING:
+            break
+        await asyncio.sleep(0.01)
+    assert row.status == Completion.Status.INTERRUPTED
+    assert row.output_text  # the text it had
+    assert await sync_to_async(rollup_matches_log)() == 1
+    assert any("ended without writing its row" in r.getMessage() for r in caplog.records)

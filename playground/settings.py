@@ -342,6 +342,8 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # Lockouts are warnings; every reset on a successful login is not worth a line.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -276,6 +276,29 @@ class Completion(models.Model):
         self.reasoning_tokens = tokens.reasoning
 
     @property
+    def estimated(self):
+        """The cost rests, wholly or in part, on tokens counted locally: shown with "~"."""
+        return self.cost_source in (self.CostSource.ESTIMATED, self.CostSource.PARTLY_ESTIMATED)
+
+    def counted_tokens(self):
+        """{"input": n, "output": n} counted locally for an estimated cost (the gateway sent none)."""
+        if self.cost_source not in ("estimated", "partly_estimated"):
+            return {}
+        return {line["bucket"]: line["tokens"] for line in self.cost_lines or [] if "tokens" in line}
+
+    @property
+    def tokens_shown(self):
+        """Prompt and completion tokens as pages show them: an estimate is "~n", unknown is "?"."""
+        counted = self.counted_tokens()
+
+        def show(value, bucket):
+            if value is not None:
+                return f"{value:,}"
+            return f"~{counted[bucket]:,}" if bucket in counted else "?"
+
+        return show(self.prompt_tokens, "input"), show(self.completion_tokens, "output")
+
+    @property
     def cost_known(self):
         """The cost is known: computed, estimated, or zero because nothing was billed."""
         return self.cost is not None or self.cost_source == self.CostSource.NOT_BILLED

@@ -33,10 +33,8 @@ def tps_bucket(rate):
 
 
 def counted_tokens(completion):
-    """{"input": n, "output": n} counted locally for an estimated cost (the gateway sent none)."""
-    if completion.cost_source not in ESTIMATED_SOURCES:
-        return {}
-    return {line["bucket"]: line["tokens"] for line in completion.cost_lines or [] if "tokens" in line}
+    """Completion.counted_tokens, also for the plain rows rebuild() reads."""
+    return Completion.counted_tokens(completion)
 
 
 def _amounts(completion):

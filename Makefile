@@ -9,7 +9,7 @@ SIM_PORT ?= 8001
 QUIET_KEYS := PYTHONWARNINGS="ignore:PLAYGROUND_TOKEN_KEYS is not set"
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench-relay bench-pages clean
+.PHONY: run test lint bench-relay bench-pages bench-soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-relay: $(VENV)/.installed
 
 bench-pages: $(VENV)/.installed
 	$(PY) bench/pages.py
+
+bench-soak: $(VENV)/.installed
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -162,7 +162,8 @@ def test_a_member_and_a_viewer_see_the_overrides_but_cannot_change_them(client, 
     override(team, "gpt-5-mini", input=Decimal("0.2"), note="negotiated")
     for user in (bob, victor):
         client.force_login(user)
-        page = client.get(URL)
+        # Their current team is their personal one: the page is asked for alice's team.
+        page = client.get(URL, {"team": team.slug})
         assert page.status_code == 200
         html = page.content.decode()
         assert "negotiated" in html

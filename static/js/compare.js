@@ -297,9 +297,15 @@
       p.body.focus({ preventScroll: true });
     });
     // Follow the stream while the reader is at the bottom; leave them where they scrolled to.
+    // Only the reader scrolling up stops following (text growing between a scroll and its
+    // event must not); scrolling back to the bottom starts it again.
     p.follow = true;
+    p.lastTop = 0;
     p.body.addEventListener("scroll", () => {
-      p.follow = p.body.scrollHeight - p.body.scrollTop - p.body.clientHeight < 24;
+      const top = p.body.scrollTop;
+      if (top < p.lastTop - 1) p.follow = false;
+      else if (p.body.scrollHeight - top - p.body.clientHeight < 24) p.follow = true;
+      p.lastTop = top;
     });
     if (window.ResizeObserver) {
       // The text grows or is redrawn, bars appear: keep following; once finished, offer

@@ -223,9 +223,23 @@ async def relay_completion(
         metrics.streams_open.dec()
     completion.apply_result(status, error, prompt_text=prompt_text(completion.request_messages()))
     redact_row(completion, gateway.token)
+    # The row and the end frame go out whatever happens next: a second stop (Esc sends one for
+    # the run and one per panel) or a disconnect right after a stop cancels this task again
+    # while it writes, and that must neither lose the row nor the panel's end.
+    settling = asyncio.ensure_future(_settle(completion, outbox, saved))
+    while not settling.done():
+        try:
+            await asyncio.shield(settling)
+        except asyncio.CancelledError:
+            continue
+
+
+async def _settle(completion: Completion, outbox: Outbox, saved: Awaitable[Any] | None) -> None:
+    """Write a finished request's row (after its run's rows) and queue its final frame."""
+    code = str(completion.code)
     if saved is not None:
         try:
-            # Shielded: a second stop must not cancel the write the other panels wait on.
+            # Shielded: the run's rows are one write that every panel of the run waits on.
             await asyncio.shield(saved)
         except Exception:
             log.exception("could not log run %s", completion.run.code)

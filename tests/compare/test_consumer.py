@@ -137,6 +137,43 @@ async def test_stop_ends_the_run_at_once_and_keeps_partial_text(alice, branch):
     await comm.disconnect()
 
 
+async def test_a_second_stop_while_a_panel_ends_loses_neither_its_row_nor_its_end(alice, branch):
+    # Esc on the page stops the run and then every panel: the second stop reaches each stream
+    # while it writes its row.
+    comm, _ = await connect(alice)
+    await comm.send_json_to(
+        run_frame(branch, ["gpt-5-mini", "gemini-2-5-flash"], "sim:interval_ms=200 sim:chunks=50 tell me a story")
+    )
+    started = await comm.receive_json_from(timeout=5)
+    assert (await comm.receive_json_from(timeout=5))["type"] == "delta"
+    await comm.send_json_to({"type": "stop", "run": started["run"]})
+    for completion in started["completions"]:
+        await comm.send_json_to({"type": "stop", "completion": completion["id"]})
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done", wait=10)
+    dones = {f["completion"]: f for f in frames if f["type"] == "completion.done"}
+    assert set(dones) == {c["id"] for c in started["completions"]}
+    assert {d["status"] for d in dones.values()} == {"cancelled"}
+    rows = await sync_to_async(list)(Completion.objects.all())
+    assert len(rows) == 2
+    assert {r.status for r in rows} == {"cancelled"}
+    await comm.disconnect()
+
+
+async def test_a_disconnect_right_after_a_stop_still_writes_every_row(alice, branch):
+    comm, _ = await connect(alice)
+    await comm.send_json_to(
+        run_frame(branch, ["gpt-5-mini", "gemini-2-5-flash"], "sim:interval_ms=200 sim:chunks=50 tell me a story")
+    )
+    started = await comm.receive_json_from(timeout=5)
+    assert (await comm.receive_json_from(timeout=5))["type"] == "delta"
+    await comm.send_json_to({"type": "stop", "run": started["run"]})
+    await comm.disconnect()
+    rows = await sync_to_async(list)(Completion.objects.all())
+    assert len(rows) == 2
+    assert {r.status for r in rows} == {"cancelled"}
+    assert any(r.output_text for r in rows)
+
+
 async def test_stopping_one_panel_lets_the_other_finish(alice, branch):
     comm, _ = await connect(alice)
     await comm.send_json_to(run_frame(branch, ["gpt-5-mini", "gpt-5-nano"], "sim:interval_ms=60 sim:chunks=20 hi"))

@@ -12,6 +12,9 @@ from django.db.models import Prefetch
 from django.http import Http404
 from pygal.style import Style
 
+from playground.charts import ACCENT, MUTED
+from playground.charts import STYLE as BASE_STYLE
+
 from .models import Completion, Run, Vote
 from .strength import fit, pairs_from_vote, pareto_front
 
@@ -139,29 +142,7 @@ def leaderboard(team, *, prior=PRIOR_GAMES, prompt_version=None):
     return rows, len(votes)
 
 
-# The chart matches static/css/app.css (ink, muted grey, hairline guides, the accent green).
-ACCENT = "#0f8a5f"
-MUTED = "#8a93a3"
-CHART_STYLE = dict(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#16181d",
-    foreground_strong="#16181d",
-    foreground_subtle="#5d6472",
-    font_family='system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif',
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=12,
-    tooltip_font_size=12,
-    value_label_font_size=11,
-    no_data_font_size=16,
-    guide_stroke_color="#e2e5ea",
-    major_guide_stroke_color="#e2e5ea",
-    guide_stroke_dasharray="2,3",
-    major_guide_stroke_dasharray="2,3",
-    colors=(MUTED, ACCENT),
-    transition="0ms",
-)
+CHART_STYLE = {**BASE_STYLE, "colors": (MUTED, ACCENT)}
 
 
 def _drop_scripts(root):

@@ -14,40 +14,22 @@ from django.db.models import Count, Sum
 from django.utils.dateformat import format as date_format
 from pygal.style import Style
 
+from playground.charts import ACCENT
+from playground.charts import STYLE as BASE_STYLE
+
 from .models import TTFT_BOUNDS_MS, TTFT_FIELDS, UsageDaily
 from .summary import percentile
 
 TOP_MODELS = 6
 OTHER = "other"
 NO_DATA = "No requests in this period"
-ACCENT = "#0f8a5f"
 GREY = "#b4bac4"
 # Accent green first; the seventh colour, muted grey, always falls to "other" (the last series).
 SPEND_COLORS = (ACCENT, "#3b6fb6", "#d9962b", "#8a5cc2", "#cf5a3e", "#2aa3a0", GREY)
 TOKEN_COLORS = (ACCENT, "#8fd1b4")
 WIDTH, HEIGHT = 640, 320
 
-# Matches static/css/app.css: ink, muted grey, hairline guides, the system font.
-STYLE = dict(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#16181d",
-    foreground_strong="#16181d",
-    foreground_subtle="#5d6472",
-    font_family='system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif',
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=12,
-    tooltip_font_size=12,
-    no_data_font_size=16,
-    guide_stroke_color="#e2e5ea",
-    major_guide_stroke_color="#e2e5ea",
-    guide_stroke_dasharray="2,3",
-    major_guide_stroke_dasharray="2,3",
-    opacity=".92",
-    opacity_hover="1",
-    transition="0ms",
-)
+STYLE = {**BASE_STYLE, "opacity": ".92", "opacity_hover": "1"}
 
 
 def days_between(first_day, last_day):

@@ -192,7 +192,7 @@ def machine_cpu():
     return sum(values) - idle, sum(values)
 
 
-def setup_app(sim_url, folder, shared):
+def setup_app(sim_url, folder, shared=False, max_runs_per_user=1000):
     """The app's environment, session cookie and branch. `shared`: the PostgreSQL database and
     Redis of this environment (two processes need them); else a SQLite file of its own."""
     env = {
@@ -212,7 +212,7 @@ def setup_app(sim_url, folder, shared):
         "PLAYGROUND_DEMO": "1",
         "SQLITE_PATH": str(Path(folder) / "bench.sqlite3"),
         "SIMULATOR_URL": sim_url,
-        "RUN_MAX_CONCURRENT_PER_USER": "1000",
+        "RUN_MAX_CONCURRENT_PER_USER": str(max_runs_per_user),
         "PYTHONWARNINGS": "ignore",
         "LOG_LEVEL": "WARNING",
     }

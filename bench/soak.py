@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.relay import setup_app as relay_setup_app  # noqa: E402
 from tests.conftest import free_port, start_daphne  # noqa: E402
 
 MODELS = ["gpt-5-mini", "gpt-5-nano", "claude-haiku-4-5", "gpt-oss-120b", "claude-sonnet-4-6"]
@@ -56,38 +56,8 @@ def server_stats(pid):
 
 
 def setup_app(sim_url, folder, streams):
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        "DJANGO_SETTINGS_MODULE": "playground.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "soak-secret-key-not-for-production-0123456789",
-        "PLAYGROUND_TOKEN_KEYS": "q0cc2vtnvkQ1Rh6Hq0z0tQW7H3bXkq1t4dYx9w1r5Yk=",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "GATEWAY_ALLOWED_HOSTS": sim_url.removeprefix("http://"),
-        "PLAYGROUND_DEMO": "1",
-        "SQLITE_PATH": str(Path(folder) / "soak.sqlite3"),
-        "SIMULATOR_URL": sim_url,
-        "RUN_MAX_CONCURRENT_PER_USER": str(streams * 2),
-        "PYTHONWARNINGS": "ignore",
-        "LOG_LEVEL": "WARNING",
-    }
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
-    script = (
-        "import django;django.setup();"
-        "from django.test import Client;from playground.teams.models import Branch;"
-        "from django.contrib.auth import get_user_model;"
-        "u=get_user_model().objects.get(username='demo');c=Client();c.force_login(u);"
-        "b=Branch.objects.get(team__memberships__user=u,is_simulator=True);"
-        "print(c.cookies['sessionid'].value, b.code)"
-    )
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    session, branch = out.stdout.split()
-    return env, f"sessionid={session}", branch
+    """The relay bench's app set-up, on this environment's database and Redis."""
+    return relay_setup_app(sim_url, folder, shared=True, max_runs_per_user=streams * 2)
 
 
 def rows_per_state(since):

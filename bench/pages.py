@@ -10,12 +10,19 @@ of queries per request (counted on one extra, untimed request).
 Baselines measured in the same run and process: the login page (a trivial view through
 the same middleware) and the catalog query alone (list(GatewayModel.objects.listed())).
 
-Budgets: the model catalog page p95 at most 50 ms with a fixed
-number of queries; the usage page p95 at most 100 ms with 1M logged requests. The usage
-table is filled with --usage-rows Completion rows (default 200,000; 0 skips it) and their
-UsageDaily rollups; the row count used is printed.
+Budgets: the model catalog page p95 at most 50 ms with a fixed number of queries; every Usage
+view p95 at most 100 ms with 1M logged requests (250 ms with 10M). The usage log is filled with
+--usage-rows Completion rows (default 1,000,000; 0 skips it) and their UsageDaily rollups, built
+in SQL in one transaction (about a minute per million rows here); a few filters select rare rows
+(a model used once in 2,000 requests, stopped requests, a model never used).
 
-    .venv/bin/python bench/pages.py [-n 200] [--usage-rows 200000] [--no-postgres]
+    .venv/bin/python bench/pages.py [-n 200] [--usage-rows 1000000] [--no-postgres] [--no-sqlite]
+        [--keep] [--only TEXT ...]
+
+--keep keeps the seeded databases (var/bench-pages-<rows>.sqlite3 and <database>_bench_<rows> on
+the server of DATABASE_URL) and reuses them on the next run with --keep (migrated first), so a
+change to a view is measured again in minutes; drop them by hand when done. --only times only the
+views whose name contains the text (the baselines always).
 
 Prints a table and writes bench/results/pages.json. A benchmark, not a test: it never fails
 on a budget, it reports it.
@@ -24,7 +31,6 @@ on a budget, it reports it.
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -59,13 +65,23 @@ def pg_admin(url, sql):
         conn.execute(sql)
 
 
+def pg_exists(url, name):
+    import psycopg
+
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
 def run_child(backend, args, env_extra):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(env_extra)
     command = [sys.executable, __file__, "--child", backend, "-n", str(args.n), "--usage-rows", str(args.usage_rows)]
-    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    for text in args.only or ():
+        command += ["--only", text]
+    # Progress (seeding steps) and warnings pass through on stderr; stdout carries the result.
+    proc = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     if proc.returncode:
-        sys.stderr.write(proc.stderr)
         raise SystemExit(f"{backend} run failed")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -80,25 +96,43 @@ def main():
         help="Completion rows for the usage page (10,000,000 for the large run)",
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only, even if DATABASE_URL is set")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the seeded databases (var/bench-pages-<rows>.sqlite3, <database>_bench_<rows>) and reuse them next time",
+    )
+    parser.add_argument("--only", action="append", help="time only the views whose name contains this (repeatable)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
 
     runs = []
-    with tempfile.TemporaryDirectory() as folder:
+    if not args.no_sqlite:
         print(f"sqlite: {args.n} requests per page, usage rows {args.usage_rows:,} ...", file=sys.stderr)
-        runs.append(run_child("sqlite", args, {"SQLITE_PATH": str(Path(folder) / "bench.sqlite3")}))
+        if args.keep:
+            path = ROOT / "var" / f"bench-pages-{args.usage_rows}.sqlite3"
+            path.parent.mkdir(exist_ok=True)
+            runs.append(run_child("sqlite", args, {"SQLITE_PATH": str(path)}))
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                runs.append(run_child("sqlite", args, {"SQLITE_PATH": str(Path(folder) / "bench.sqlite3")}))
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")) and not args.no_postgres:
-        bench_url = urlunsplit(urlsplit(url)._replace(path=f"/{PG_NAME}"))
-        pg_admin(url, f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-        pg_admin(url, f'CREATE DATABASE "{PG_NAME}"')
+        name = PG_NAME
+        if args.keep:
+            name = f"{urlsplit(url).path.strip('/') or 'postgres'}_bench_{args.usage_rows}"
+        bench_url = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+        if not (args.keep and pg_exists(url, name)):
+            pg_admin(url, f'DROP DATABASE IF EXISTS "{name}"')
+            pg_admin(url, f'CREATE DATABASE "{name}"')
         try:
             print(f"postgresql: {args.n} requests per page ...", file=sys.stderr)
             runs.append(run_child("postgresql", args, {"DATABASE_URL": bench_url}))
         finally:
-            pg_admin(url, f'DROP DATABASE IF EXISTS "{PG_NAME}"')
+            if not args.keep:
+                pg_admin(url, f'DROP DATABASE IF EXISTS "{name}"')
 
     report(runs, args)
 
@@ -158,8 +192,27 @@ def child(args):
 
     if not GatewayModel.objects.exists():
         seed()
-    user, branch = make_user()
-    usage = fill_usage(user, branch, args.usage_rows) if args.usage_rows else None
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username="bench").first()
+    if user is not None:  # --keep: seeded by an earlier run
+        from playground.compare.models import Completion
+        from playground.teams.models import Branch
+        from playground.usage.models import UsageDaily
+
+        branch = Branch.objects.get(team__memberships__user=user, name="Bench")
+        usage = None
+        if args.usage_rows:
+            usage = {
+                "rows": Completion.objects.filter(team=branch.team).order_by().count(),
+                "rollups": UsageDaily.objects.filter(team=branch.team).count(),
+                "seconds": 0.0,
+                "reused": True,
+            }
+        _analyze()
+    else:
+        user, branch = make_user()
+        usage = fill_usage(user, branch, args.usage_rows) if args.usage_rows else None
 
     from django.test import Client
 
@@ -169,22 +222,23 @@ def child(args):
     rows = [
         time_request("baseline: login page (anonymous GET)", "baseline", anonymous, "/accounts/login/", args.n),
         time_call("baseline: catalog query alone (ORM)", lambda: list(GatewayModel.objects.listed()), args.n),
-        time_request("models: no filter", "models", client, "/models/", args.n),
-        time_request("models: image, <=$1 input, >=1M context", "models", client, HEADLINE, args.n),
-        time_request("models: sort by blended price", "models", client, "/models/?sort=blended", args.n),
-        time_request(
-            "models: branch + all-of + price ranges",
-            "models",
-            client,
-            f"/models/?branch={branch.code}&input=image&input=pdf&in_mode=all&min_output=1&max_output=30",
-            args.n,
-        ),
-        time_request(
-            "models: headline, htmx fragment", "models", client, HEADLINE, args.n, headers={"HX-Request": "true"}
-        ),
     ]
+    models_pages = [
+        ("models: no filter", "/models/", None),
+        ("models: image, <=$1 input, >=1M context", HEADLINE, None),
+        ("models: sort by blended price", "/models/?sort=blended", None),
+        (
+            "models: branch + all-of + price ranges",
+            f"/models/?branch={branch.code}&input=image&input=pdf&in_mode=all&min_output=1&max_output=30",
+            None,
+        ),
+        ("models: headline, htmx fragment", HEADLINE, {"HX-Request": "true"}),
+    ]
+    for name, url, headers in models_pages:
+        if not args.only or any(text in name for text in args.only):
+            rows.append(time_request(name, "models", client, url, args.n, headers=headers))
     if usage:
-        rows += usage_rows(client, branch, args.n)
+        rows += usage_rows(client, branch, args.n, args.only)
     result = {
         "database": "postgresql" if connection.vendor == "postgresql" else connection.vendor,
         "catalog_models": GatewayModel.objects.listed().count(),
@@ -218,157 +272,246 @@ def make_user():
     return user, branch
 
 
-def _fast_insert(model, columns, rows):
-    """Insert rows (tuples in `columns` order, values ready for the database) fast: COPY on
-    PostgreSQL, executemany on SQLite. Every other column gets its model default, prepared once,
-    so fields other apps add later do not break the bench."""
+SEED_MODELS = {
+    "gpt-5-mini": "chat_completions",
+    "gpt-5-nano": "chat_completions",
+    "claude-haiku-4-5": "chat_completions",
+    "claude-sonnet-4-6": "anthropic_messages",
+    "gemini-2-5-flash": "chat_completions",
+    "gpt-5-1-codex-mini": "openai_responses",
+}
+
+
+# One request in two thousand: a filter that selects few rows of the log.
+RARE_MODEL, SEED_RARE_ENDPOINT = "claude-opus-4-1", "anthropic_messages"
+# In the catalog, never used by the bench's team: a filter that selects no row at all.
+UNUSED_MODEL = "gpt-5-5-pro"
+
+
+def _defaults(model, columns):
+    """(column names, values) of every other column of `model`, its default prepared once, so
+    fields other apps add later do not break the bench."""
     from django.db import connection
 
     fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.column not in columns]
-    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in fields)
+    values = [f.get_db_prep_save(f.get_default(), connection) for f in fields]
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
-        defaults = tuple(Jsonb(v.adapted) if hasattr(v, "adapted") else v for v in defaults)
-    names = [*columns, *(f.column for f in fields)]
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row + defaults)
-        else:
-            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
-            batch = []
-            for row in rows:
-                batch.append(row + defaults)
-                if len(batch) == 20000:
-                    cursor.executemany(sql, batch)
-                    batch = []
-            if batch:
-                cursor.executemany(sql, batch)
+        values = [Jsonb(v.adapted) if hasattr(v, "adapted") else v for v in values]
+    return [f.column for f in fields], values
+
+
+def _insert_select(cursor, model, expressions, source_sql, params=()):
+    """INSERT INTO model's table (the columns of `expressions`, then every other column at its
+    default) SELECT the expressions FROM source_sql: the rows never pass through Python."""
+    names, values = _defaults(model, list(expressions))
+    columns = [*expressions, *names]
+    # Every literal % doubled: the statement carries parameters.
+    select = [*(e.replace("%", "%%") for e in expressions.values()), *(["%s"] * len(values))]
+    cursor.execute(
+        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(select)} "
+        f"FROM {source_sql.replace('%', '%%')}",
+        [*values, *params],
+    )
 
 
 def fill_usage(user, branch, count):
     """`count` finished requests over the last 90 days by two people on two branches, and the
-    UsageDaily rows record() would have made (histograms included). Bulk: COPY / executemany."""
-    import uuid
-    from collections import defaultdict
-    from datetime import UTC, timedelta
-    from decimal import Decimal
-
+    UsageDaily rows record() would have made (histograms included), all built in SQL in one
+    transaction: a temporary table of random numbers (generate_series on PostgreSQL, a recursive
+    CTE on SQLite), the log inserted from it in time order, the rollup grouped from it."""
     from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
+    from django.db import DatabaseError, connection, transaction
     from django.utils import timezone
 
     from playground.compare.models import Completion, Run
     from playground.teams.models import Branch, Membership
-    from playground.usage.models import UsageDaily
-    from playground.usage.rollup import tps_bucket, ttft_bucket
+    from playground.usage.models import TPS_BOUNDS, TPS_FIELDS, TTFT_BOUNDS_MS, TTFT_FIELDS, UsageDaily
 
-    started_at = time.perf_counter()
-    rng = random.Random(7)
-    models = {
-        "gpt-5-mini": "chat_completions",
-        "gpt-5-nano": "chat_completions",
-        "claude-haiku-4-5": "chat_completions",
-        "claude-sonnet-4-6": "anthropic_messages",
-        "gemini-2-5-flash": "chat_completions",
-        "gpt-5-1-codex-mini": "openai_responses",
-    }
-    model_names = list(models)
+    started_at = last = time.perf_counter()
+
+    def step(name):
+        nonlocal last
+        now = time.perf_counter()
+        print(f"  seeded {name} in {now - last:.1f} s", file=sys.stderr)
+        last = now
+
     team = branch.team
     other_user = get_user_model().objects.create_user("bench2", "bench2@example.com", "bench-password")
     Membership.objects.create(team=team, user=other_user)
     other_branch = Branch(team=team, name="Staging", base_url="https://ep-bench-2.neon.tech")
     other_branch.set_token("nt_live_bench_not_a_real_token_000000001")
     other_branch.save()
-    people, branches = [user.pk, other_user.pk], [branch.pk, other_branch.pk]
-    now = timezone.now()
-    span = 90 * 24 * 3600
+    now_us = int(timezone.now().timestamp() * 1_000_000)
+    span_us = 90 * 24 * 3600 * 1_000_000
     postgres = connection.vendor == "postgresql"
-
-    def when(value):
-        # psycopg adapts aware datetimes; Django stores SQLite datetimes as naive UTC text.
-        return value if postgres else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-
-    def code():
-        value = uuid.uuid4()
-        return value if postgres else value.hex
-
     n_runs = max(1, count // 10)
-    with transaction.atomic():
-        _fast_insert(
+
+    if postgres:
+        uniform = "random()"
+        series = "generate_series(0, {last}) AS s(i)"
+        stamp = "(timestamptz 'epoch' + ({us}) * interval '1 microsecond')"
+        day = "(date '1970-01-01' + (us / 86400000000)::int)"
+        uuid_sql = "gen_random_uuid()"
+    else:
+        uniform = "((abs(random()) % 1000000000) / 1000000000.0)"
+        series = (
+            "(WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {last}) SELECT i FROM s) AS s"
+        )
+        # Django's text for a naive UTC datetime; `us` is odd, so never a whole second (which
+        # Django would write without the fraction).
+        stamp = (
+            "(strftime('%Y-%m-%d %H:%M:%S', ({us}) / 1000000, 'unixepoch') || '.' || printf('%06d', ({us}) % 1000000))"
+        )
+        day = "date(us / 1000000, 'unixepoch')"
+        uuid_sql = "lower(hex(randomblob(16)))"
+
+    def between(low, high):
+        """A random integer in [low, high)."""
+        return f"CAST(floor({low} + {uniform} * {high - low}) AS BIGINT)"
+
+    def case(expression, options):
+        whens = " ".join(f"WHEN {n} THEN '{value}'" for n, value in enumerate(options))
+        return f"CASE {expression} {whens} END"
+
+    def bucket(expression, bounds):
+        # bisect_left: the first bound at least the value; past the last, the open bucket.
+        whens = " ".join(f"WHEN {expression} <= {bound} THEN {n}" for n, bound in enumerate(bounds))
+        return f"CASE {whens} ELSE {len(bounds)} END"
+
+    names = list(SEED_MODELS)
+    people, places = [user.pk, other_user.pk], [branch.pk, other_branch.pk]
+    # Time to first token: log-normal around 400 ms (Box-Muller), as record()'s histograms see it.
+    normal = f"sqrt(-2 * ln(1 - {uniform})) * cos(2 * pi() * {uniform})"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("SELECT setseed(0.7)")
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            try:
+                # Skips the foreign keys' triggers (a deferred check per row and key, at commit):
+                # the rows are consistent by construction. Only a superuser may; others wait.
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+            except DatabaseError:
+                pass
+        else:
+            cursor.execute("PRAGMA cache_size = -1000000")  # 1 GB of page cache while seeding
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE bench_numbers AS SELECT i,
+                ({now_us} - {between(0, span_us)}) | 1 AS us,
+                {between(0, 10000)} AS roll,
+                {between(20, 4000)} AS prompt,
+                {between(1, 1200)} AS out_tokens,
+                CAST(floor(exp(6 + 0.6 * {normal})) AS BIGINT) AS ttft,
+                {between(200, 9000)} AS work,
+                {case("i % 6", names)} AS common_model,
+                {case("i % 6", [SEED_MODELS[m] for m in names])} AS common_endpoint,
+                CASE i % 2 WHEN 0 THEN {people[0]} ELSE {people[1]} END AS user_id,
+                CASE (i / 2) % 2 WHEN 0 THEN {places[0]} ELSE {places[1]} END AS branch_id
+            FROM {series.format(last=count - 1)}"""
+        )
+        # Three in a hundred failed (429, not billed), one in a hundred estimated, one in a
+        # thousand stopped (partly estimated); one in two thousand on a rare model, so the
+        # filters that select few rows are measured too. Derived in a second table: SQLite
+        # may evaluate random() again in a flattened subquery, so the numbers are a table first.
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE bench_seed AS SELECT i, us, roll, prompt, out_tokens, ttft, work, user_id,
+                branch_id, {bucket("ttft", TTFT_BOUNDS_MS)} AS ttft_bucket,
+                {bucket("round(out_tokens * 1000.0 / work, 1)", TPS_BOUNDS)} AS tps_bucket,  -- Completion.tokens_per_s
+                CASE WHEN roll < 300 THEN 1 ELSE 0 END AS failed,
+                CASE WHEN roll < 300 THEN 'error' WHEN roll BETWEEN 400 AND 409 THEN 'cancelled' ELSE 'ok' END
+                    AS status,
+                CASE WHEN roll < 300 THEN 'not_billed' WHEN roll < 400 THEN 'estimated'
+                    WHEN roll < 410 THEN 'partly_estimated' ELSE 'computed' END AS cost_source,
+                CASE WHEN roll >= 9995 THEN '{RARE_MODEL}' ELSE common_model END AS model,
+                CASE WHEN roll >= 9995 THEN '{SEED_RARE_ENDPOINT}' ELSE common_endpoint END AS endpoint
+            FROM bench_numbers"""
+        )
+        _insert_select(
+            cursor,
             Run,
-            ["code", "team_id", "user_id", "branch_id", "messages", "params", "created"],
-            ((code(), team.pk, user.pk, branch.pk, "[]", "{}", when(now)) for _ in range(n_runs)),
+            {
+                "code": uuid_sql,
+                "team_id": str(team.pk),
+                "user_id": str(user.pk),
+                "branch_id": str(branch.pk),
+                "created": stamp.format(us=now_us),
+            },
+            series.format(last=n_runs - 1),
         )
+        step("numbers and runs")
         first_run = Run.objects.order_by("id").values_list("id", flat=True).first()
-        rollups = defaultdict(lambda: defaultdict(int))
-        columns = [
-            "code", "run_id", "team_id", "user_id", "branch_id", "model", "endpoint", "status", "http_status",
-            "started", "first_token_at", "finished", "prompt_tokens", "completion_tokens", "cached_tokens",
-            "reasoning_tokens", "cost", "cost_source", "output_text",
-        ]  # fmt: skip
-
-        def rows():
-            for i in range(count):
-                started = now - timedelta(seconds=rng.randrange(span))
-                roll = rng.random()
-                error = roll < 0.03
-                estimated = 0.03 <= roll < 0.04
-                model = model_names[i % len(model_names)]
-                person, place = people[i % 2], branches[(i // 2) % 2]
-                prompt, out = rng.randrange(20, 4000), rng.randrange(1, 1200)
-                cached, reasoning = prompt // 4, out // 5
-                ttft = int(rng.lognormvariate(6, 0.6))
-                total_ms = ttft + rng.randrange(200, 9000)
-                cost = None if error else Decimal(prompt * 25 + out * 200) / Decimal(10**9)
-                status = "error" if error else "ok"
-                source = "not_billed" if error else "estimated" if estimated else "computed"
-                first = None if error else started + timedelta(milliseconds=ttft)
-                yield (
-                    code(), first_run + i % n_runs, team.pk, person, place, model, models[model], status,
-                    429 if error else 200, when(started), None if first is None else when(first),
-                    when(started + timedelta(milliseconds=total_ms)), None if error else prompt,
-                    None if error else out, None if error else cached, None if error else reasoning,
-                    None if cost is None else str(cost), source, "" if error else "Benchmark answer.",
-                )  # fmt: skip
-                key = (timezone.localdate(started), person, place, model, models[model], status, source)
-                r = rollups[key]
-                r["requests"] += 1
-                if error:
-                    r["errors"] += 1
-                    continue
-                r["prompt_tokens"] += prompt
-                r["completion_tokens"] += out
-                r["cached_tokens"] += cached
-                r["reasoning_tokens"] += reasoning
-                r["cost"] += cost
-                r["estimated"] += 1 if estimated else 0
-                r[ttft_bucket(ttft)] += 1
-                r[tps_bucket(out / ((total_ms - ttft) / 1000))] += 1
-
-        _fast_insert(Completion, columns, rows())
-        UsageDaily.objects.bulk_create(
-            [
-                UsageDaily(
-                    team=team,
-                    day=day,
-                    user_id=person,
-                    branch_id=place,
-                    model=model,
-                    endpoint=endpoint,
-                    status=status,
-                    cost_source=source,
-                    **values,
-                )  # fmt: skip
-                for (day, person, place, model, endpoint, status, source), values in rollups.items()
-            ],
-            batch_size=5000,
+        _insert_select(
+            cursor,
+            Completion,
+            {
+                "code": uuid_sql,
+                "run_id": f"{first_run} + i % {n_runs}",
+                "team_id": str(team.pk),
+                "user_id": "user_id",
+                "branch_id": "branch_id",
+                "model": "model",
+                "endpoint": "endpoint",
+                "status": "status",
+                "http_status": "CASE failed WHEN 1 THEN 429 ELSE 200 END",
+                "started": stamp.format(us="us"),
+                "first_token_at": f"CASE failed WHEN 1 THEN NULL ELSE {stamp.format(us='us + ttft * 1000')} END",
+                "finished": stamp.format(us="us + (ttft + work) * 1000"),
+                "prompt_tokens": "CASE failed WHEN 1 THEN NULL ELSE prompt END",
+                "completion_tokens": "CASE failed WHEN 1 THEN NULL ELSE out_tokens END",
+                "cached_tokens": "CASE failed WHEN 1 THEN NULL ELSE prompt / 4 END",
+                "reasoning_tokens": "CASE failed WHEN 1 THEN NULL ELSE out_tokens / 5 END",
+                "cost": "CASE failed WHEN 1 THEN NULL ELSE (prompt * 25 + out_tokens * 200) / 1000000000.0 END",
+                "cost_source": "cost_source",
+                "output_text": "CASE failed WHEN 1 THEN '' ELSE 'Benchmark answer.' END",
+            },
+            # In time order, as a real log grows: the (team, started) index is appended to.
+            "(SELECT * FROM bench_seed ORDER BY us) AS seed",
         )
+        step("log")
+        ok = "(1 - failed)"
+        rollup = {
+            "team_id": str(team.pk),
+            "day": day,
+            "user_id": "user_id",
+            "branch_id": "branch_id",
+            "model": "model",
+            "endpoint": "endpoint",
+            "status": "status",
+            "cost_source": "cost_source",
+            "requests": "COUNT(*)",
+            "errors": "SUM(failed)",
+            "prompt_tokens": f"SUM({ok} * prompt)",
+            "completion_tokens": f"SUM({ok} * out_tokens)",
+            "cached_tokens": f"SUM({ok} * (prompt / 4))",
+            "reasoning_tokens": f"SUM({ok} * (out_tokens / 5))",
+            "cost": f"SUM({ok} * (prompt * 25 + out_tokens * 200) / 1000000000.0)",
+            "unpriced": "0",
+            "estimated": "SUM(CASE WHEN cost_source IN ('estimated', 'partly_estimated') THEN 1 ELSE 0 END)",
+        }
+        for n, name in enumerate(TTFT_FIELDS):
+            rollup[name] = f"SUM(CASE WHEN failed = 0 AND ttft_bucket = {n} THEN 1 ELSE 0 END)"
+        for n, name in enumerate(TPS_FIELDS):
+            rollup[name] = f"SUM(CASE WHEN failed = 0 AND tps_bucket = {n} THEN 1 ELSE 0 END)"
+        _insert_select(
+            cursor,
+            UsageDaily,
+            rollup,
+            f"bench_seed GROUP BY {day}, user_id, branch_id, model, endpoint, status, cost_source",
+        )
+        step("rollup")
+        cursor.execute("DROP TABLE bench_seed")
+        cursor.execute("DROP TABLE bench_numbers")
+    step("commit")
     _analyze()
-    return {"rows": count, "rollups": len(rollups), "seconds": time.perf_counter() - started_at}
+    step("analyze")
+    return {
+        "rows": count,
+        "rollups": UsageDaily.objects.filter(team=team).count(),
+        "seconds": time.perf_counter() - started_at,
+    }
 
 
 def _analyze():
@@ -379,7 +522,7 @@ def _analyze():
         cursor.execute("ANALYZE")
 
 
-def usage_rows(client, branch, n):
+def usage_rows(client, branch, n, only=None):
     """Every Usage view and filter, timed."""
     slug = branch.team.slug
     code = branch.code
@@ -393,6 +536,13 @@ def usage_rows(client, branch, n):
         ("usage: filter status=error", "/usage/?period=30d&status=error"),
         ("usage: filter cost_source=estimated", "/usage/?period=30d&cost_source=estimated"),
         ("usage: filter endpoint=openai_responses", "/usage/?period=30d&endpoint=openai_responses"),
+        ("usage: filter rare model (1 in 2,000)", f"/usage/?period=30d&model={RARE_MODEL}"),
+        ("usage: filter status=cancelled (1 in 1,000)", "/usage/?period=30d&status=cancelled"),
+        ("usage: filter a model never used", f"/usage/?period=30d&model={UNUSED_MODEL}"),
+        (
+            "usage: filter person + rare model, 90 days",
+            f"/usage/?period=custom&from={{d90}}&to={{today}}&person=bench2&model={RARE_MODEL}",
+        ),
         ("usage: all filters at once", f"/usage/?period=30d&model=gpt-5-mini&branch={code}&person=bench&status=ok"),
         ("usage: group by branch", "/usage/?period=30d&group=branch"),
         ("usage: group by person", "/usage/?period=30d&group=person"),
@@ -411,12 +561,17 @@ def usage_rows(client, branch, n):
 
     today = timezone.localdate()
     rows = []
+    views = [(name, url) for name, url in views if not only or any(text in name for text in only)]
     for name, url in views:
         url = url.format(d90=(today - timedelta(days=89)).isoformat(), today=today.isoformat())
         url += f"&team={slug}"
         headers = {"HX-Request": "true"} if "htmx" in name else None
         rows.append(time_request(name, "usage", client, url, n, headers=headers))
-    older = older_page_url(client)
+    older = (
+        older_page_url(client)
+        if not only or any(text in "usage: 30 days, an older log page" for text in only)
+        else None
+    )
     if older:
         rows.append(time_request("usage: 30 days, an older log page", "usage", client, older, n))
     return rows

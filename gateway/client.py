@@ -18,7 +18,7 @@ from httpx_sse import EventSource, SSEError
 from . import quirks
 from . import stream as events
 from .addresses import parse_allowed_hosts
-from .redact import Redactor
+from .redact import Redactor, StreamRedactor
 from .transport import AddressRefusedError, GatewayTransport
 
 NEON_DIALECT_PATHS = {
@@ -272,9 +272,38 @@ def _transport_error(exc):
     return GatewayError(None, "network_error", f"Network error talking to the gateway ({type(exc).__name__}).")
 
 
+# Tools: a run holds its tool definitions in one form, OpenAI's function shape without its
+# wrapper ({"name", "description", "parameters"}); each dialect gets its own (docs/gateway.md, "Tools").
+
+
+def chat_tools(tools):
+    """Chat completions: {"type": "function", "function": {name, description, parameters}}."""
+    return [{"type": "function", "function": _tool_fields(tool, "parameters")} for tool in tools]
+
+
+def responses_tools(tools):
+    """OpenAI Responses: the function's fields flat beside "type": "function"."""
+    return [{"type": "function", **_tool_fields(tool, "parameters")} for tool in tools]
+
+
+def anthropic_tools(tools):
+    """Anthropic Messages: {name, description, input_schema}."""
+    return [_tool_fields(tool, "input_schema") for tool in tools]
+
+
+def _tool_fields(tool, schema_key):
+    fields = {"name": tool["name"]}
+    if tool.get("description"):
+        fields["description"] = tool["description"]
+    fields[schema_key] = tool.get("parameters") or {"type": "object", "properties": {}}
+    return fields
+
+
 def chat_body(model, messages, params, *, include_usage):
     body = {"model": model, "messages": messages, "stream": True}
     body.update(params)
+    if params.get("tools"):
+        body["tools"] = chat_tools(params["tools"])
     if include_usage:
         body["stream_options"] = {"include_usage": True}
     return body
@@ -396,6 +425,8 @@ def responses_body(model, messages, params):
     if params.get("reasoning_effort"):
         # Without `summary` the model reasons but streams none of it.
         body["reasoning"] = {"effort": params["reasoning_effort"], "summary": "auto"}
+    if params.get("tools"):
+        body["tools"] = responses_tools(params["tools"])
     return body
 
 
@@ -422,6 +453,8 @@ def anthropic_body(model, messages, params, thinking_budget=None):
             body["top_p"] = params["top_p"]
     if params.get("stop"):
         body["stop_sequences"] = params["stop"]
+    if params.get("tools"):
+        body["tools"] = anthropic_tools(params["tools"])
     body["max_tokens"] = max_tokens
     body["stream"] = True
     return body
@@ -497,6 +530,7 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
     sent back (see gateway/redact.py): a gateway or proxy may echo it anywhere."""
     redact = Redactor(token)
     text, reasoning = redact.stream(), redact.stream()
+    calls: dict[int, StreamRedactor] = {}  # a tool call's key -> the scrubber of its arguments
     try:
         async for event in _raw_stream(client, url, token, body, parse, terminal=terminal, extra_headers=extra_headers):
             kind = type(event)
@@ -508,31 +542,44 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
                 piece = reasoning.feed(event.text)
                 if piece:
                     yield events.ReasoningDelta(piece)
+            elif kind is events.ToolCallDelta:
+                # Arguments are model output like the text (split tokens held back per call);
+                # an id or a name arrives whole.
+                scrub = calls.get(event.key)
+                if scrub is None:
+                    scrub = calls[event.key] = redact.stream()
+                piece = scrub.feed(event.arguments) if event.arguments else ""
+                if event.id or event.name or piece:
+                    yield events.ToolCallDelta(event.key, redact.text(event.id), redact.text(event.name), piece)
             elif kind is ResponseInfo:
                 yield ResponseInfo(event.status, redact.message(event.request_id), redact.value(event.rate_limit))
             elif kind is events.Usage:
                 yield events.Usage(redact.value(event.raw), event.partial)
             else:
                 if kind is events.Finish:
-                    for tail in _tails(text, reasoning):
+                    for tail in _tails(text, reasoning, calls):
                         yield tail
                 yield event
     except GatewayError as exc:
         # The text held back is part of the answer: it goes out before the error.
-        for tail in _tails(text, reasoning):
+        for tail in _tails(text, reasoning, calls):
             yield tail
         raise _scrubbed_error(exc, redact) from None
-    for tail in _tails(text, reasoning):
+    for tail in _tails(text, reasoning, calls):
         yield tail
 
 
-def _tails(text, reasoning):
+def _tails(text, reasoning, calls):
     rest = reasoning.flush()
     if rest:
         yield events.ReasoningDelta(rest)
     rest = text.flush()
     if rest:
         yield events.TextDelta(rest)
+    for key, scrub in calls.items():
+        rest = scrub.flush()
+        if rest:
+            yield events.ToolCallDelta(key, arguments=rest)
 
 
 def parse_json(data: str) -> object:

@@ -10,6 +10,7 @@ The facts are catalog data, one field per quirk, in catalog.json and on GatewayM
     usage_every_chunk      streams a cumulative usage object on every chunk (Databricks' Llama shape)
     content_parts          streams `content` as an array of parts, reasoning first (gpt-oss)
     endpoints              the dialects it is served on
+    tools                  takes tool definitions (function calling)
 
 The product reads them from its GatewayModel rows (`ModelQuirks.of(row)`); the client and
 the simulator, which have no database, read catalog.json (`lookup(model_id)`). A model in
@@ -71,6 +72,7 @@ class ModelQuirks:
     stream_options: bool = True
     usage_every_chunk: bool = False
     content_parts: bool = False
+    tools: bool = True
 
     @classmethod
     def of(cls, source: Mapping[str, Any] | object) -> ModelQuirks:
@@ -90,6 +92,7 @@ class ModelQuirks:
             stream_options=get("stream_options", True),
             usage_every_chunk=get("usage_every_chunk", False),
             content_parts=get("content_parts", False),
+            tools=get("tools", True),
         )
 
     def refused(self, params: Iterable[str]) -> list[str]:

@@ -41,7 +41,23 @@ class Finish:
     reason: str
 
 
-Event = TextDelta | ReasoningDelta | Usage | Finish
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A piece of a tool call: its `id` and `name` when the call opens (empty after), then
+    pieces of its JSON `arguments`.
+
+    `key` tells the calls of one answer apart, in the dialect's own terms (chat's
+    `tool_calls[].index`, Responses' `output_index`, Anthropic's content block index); the
+    relay numbers the calls in the order they open.
+    """
+
+    key: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+Event = TextDelta | ReasoningDelta | Usage | Finish | ToolCallDelta
 
 
 class StreamPayloadError(Exception):
@@ -83,6 +99,25 @@ def _content_events(content: object) -> Iterator[Event]:
                 yield TextDelta(part["text"])
 
 
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _chat_tool_calls(calls: list) -> Iterator[Event]:
+    """`delta.tool_calls`: each piece names its call by `index`; the first carries `id` and
+    `function.name`, the others pieces of `function.arguments` (docs/gateway.md, "Tools")."""
+    for position, call in enumerate(calls):
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function")
+        function = function if isinstance(function, dict) else {}
+        index = call.get("index")
+        key = index if isinstance(index, int) and not isinstance(index, bool) else position
+        piece = ToolCallDelta(key, _str(call.get("id")), _str(function.get("name")), _str(function.get("arguments")))
+        if piece.id or piece.name or piece.arguments:
+            yield piece
+
+
 def chat_events(chunk: object) -> Iterator[Event]:
     """Events of one `chat.completion.chunk`."""
     if not isinstance(chunk, dict):
@@ -99,6 +134,9 @@ def chat_events(chunk: object) -> Iterator[Event]:
             elif isinstance(value, list):
                 yield from (e for e in _content_events(value) if isinstance(e, ReasoningDelta))
         yield from _content_events(delta.get("content"))
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            yield from _chat_tool_calls(calls)
         reason = choice.get("finish_reason")
         if reason:
             yield Finish(reason)
@@ -133,6 +171,11 @@ def _responses_finish(kind: str, response: dict[str, Any]) -> str:
     return "stop"
 
 
+def _output_index(payload: dict[str, Any]) -> int:
+    index = payload.get("output_index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0
+
+
 def responses_events(event_name: str | None, payload: object) -> Iterator[Event]:
     """Events of one Responses stream event."""
     if not isinstance(payload, dict):
@@ -146,6 +189,17 @@ def responses_events(event_name: str | None, payload: object) -> Iterator[Event]
         delta = payload.get("delta")
         if isinstance(delta, str) and delta:
             yield ReasoningDelta(delta)
+    elif kind == "response.function_call_arguments.delta":
+        delta = payload.get("delta")
+        if isinstance(delta, str) and delta:
+            yield ToolCallDelta(_output_index(payload), arguments=delta)
+    elif kind == "response.output_item.added":
+        # A function call opens as an output item with its call_id and name (its arguments
+        # follow as response.function_call_arguments.delta events, .done repeats them whole).
+        item = payload.get("item")
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            call_id = _str(item.get("call_id")) or _str(item.get("id"))
+            yield ToolCallDelta(_output_index(payload), call_id, _str(item.get("name")), _str(item.get("arguments")))
     elif kind in ("response.completed", "response.incomplete"):
         response = payload.get("response")
         response = response if isinstance(response, dict) else {}
@@ -169,6 +223,11 @@ ANTHROPIC_STOP_REASONS = {"end_turn": "stop", "max_tokens": "length"}
 ANTHROPIC_TERMINAL_EVENTS = frozenset({"message_stop"})
 
 
+def _block_index(payload: dict[str, Any]) -> int:
+    index = payload.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0
+
+
 class AnthropicEvents:
     """The parser of one Anthropic stream: call it with (SSE event name, payload) for each event.
 
@@ -188,11 +247,14 @@ class AnthropicEvents:
         if kind == "content_block_delta":
             delta = payload.get("delta")
             delta = delta if isinstance(delta, dict) else {}
-            # signature_delta and input_json_delta carry nothing to show.
+            # signature_delta carries nothing to show.
             if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str) and delta["text"]:
                 yield TextDelta(delta["text"])
             elif delta.get("type") == "thinking_delta" and isinstance(delta.get("thinking"), str) and delta["thinking"]:
                 yield ReasoningDelta(delta["thinking"])
+            elif delta.get("type") == "input_json_delta" and _str(delta.get("partial_json")):
+                # A tool_use block's input, as pieces of JSON text.
+                yield ToolCallDelta(_block_index(payload), arguments=delta["partial_json"])
         elif kind == "content_block_start":
             # A block may open with text already in it; the API allows it though it usually starts empty.
             block = payload.get("content_block")
@@ -201,6 +263,9 @@ class AnthropicEvents:
                 yield TextDelta(block["text"])
             elif block.get("type") == "thinking" and isinstance(block.get("thinking"), str) and block["thinking"]:
                 yield ReasoningDelta(block["thinking"])
+            elif block.get("type") == "tool_use":
+                # Its `input` here is always {}: the arguments come as input_json_delta pieces.
+                yield ToolCallDelta(_block_index(payload), _str(block.get("id")), _str(block.get("name")))
         elif kind == "message_start":
             message = payload.get("message")
             usage = message.get("usage") if isinstance(message, dict) else None

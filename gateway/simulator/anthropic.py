@@ -3,12 +3,14 @@
 import base64
 import functools
 import hashlib
+import json
+from typing import Any
 
 from ..quirks import lookup
 from .faults import shape4
 from .frames import Frames, dumps, sse_event, word_slices
 from .models import normal
-from .text import answer_pieces, prompt_tokens_of, reasoning_text
+from .text import answer_pieces, prompt_tokens_of, reasoning_text, tool_call_id
 
 ANTHROPIC_MIN_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens
 ANTHROPIC_MIN_CACHEABLE = 1024  # Anthropic's shortest cacheable prefix (most models); shorter ones are not cached
@@ -137,3 +139,62 @@ def reject(base, request, messages):
     if len(sampling) == 2 and lookup(base).single_sampling_param:
         return shape4("temperature and top_p cannot both be specified for this model. Please use only one.")
     return None
+
+
+@functools.lru_cache(maxsize=512)
+def tool_use_frames(model, user_text, name, pieces, truncated, with_usage, input_tokens, cache_read, cache_write):
+    """A call of tool `name` in Anthropic's shape: a `tool_use` content block (its id and
+    name; `input` {} at the start), its input as `input_json_delta` pieces of `partial_json`,
+    content_block_stop, then message_delta with stop_reason "tool_use" (or "max_tokens")."""
+    call_id = tool_call_id("toolu_", model, user_text, name)
+    message_id = "msg_" + call_id[6:]
+    count = len(pieces)
+
+    def event(kind, **fields):
+        return sse_event(kind, {"type": kind, **fields})
+
+    usage = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+        "output_tokens": 1,
+    }
+    message = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+    }
+    if with_usage:
+        message["usage"] = usage
+    head = event("message_start", message=message) + ANTHROPIC_PING
+    opening = event(
+        "content_block_start", index=0, content_block={"type": "tool_use", "id": call_id, "name": name, "input": {}}
+    )
+    content = []
+    for piece in pieces:
+        content.append(
+            opening + event("content_block_delta", index=0, delta={"type": "input_json_delta", "partial_json": piece})
+        )
+        opening = b""
+    stop_reason = "max_tokens" if truncated else "tool_use"
+    delta: dict[str, Any] = {"delta": {"stop_reason": stop_reason, "stop_sequence": None}}
+    if with_usage:
+        delta["usage"] = {"output_tokens": count}
+    tail = opening + event("content_block_stop", index=0) + event("message_delta", **delta) + event("message_stop")
+    arguments = "".join(pieces)
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        value = {}
+    final = {
+        **message,
+        "content": [{"type": "tool_use", "id": call_id, "name": name, "input": value}],
+        "stop_reason": stop_reason,
+    }
+    if with_usage:
+        final["usage"] = {**usage, "output_tokens": count}
+    return Frames(head, tuple(content), 0, tail, dumps(final).encode())

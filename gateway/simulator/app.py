@@ -23,6 +23,7 @@ from .faults import (
     fault_response,
     rate_limit_headers,
     shape1,
+    shape4,
 )
 from .frames import KEEP_ALIVE, KEEP_ALIVE_EVERY, Frames, dumps
 from .models import DEFAULT_MODELS, modalities, model_entry, normal
@@ -30,11 +31,14 @@ from .responses import responses_frames
 from .text import (
     conversation,
     find_directives,
+    first_tool,
     image_problem,
     last_user_text,
     prompt_tokens_of,
     reasoning_text,
     requested_schema,
+    tool_arguments,
+    tool_problem,
 )
 
 LONG_CHAT_PATH = "/ai-gateway/mlflow/v1/chat/completions"
@@ -243,6 +247,14 @@ class Simulator:
         problem = image_problem(dialect, "image" in modalities(base)[0], messages)
         if problem is not None:
             return await self._reply(send, 400, shape1(problem, type="invalid_request_error"), request_id)
+        # With tools offered, the answer is a call of the first one (docs/simulator.md, "Tools").
+        problem = tool_problem(dialect, request)
+        tool = first_tool(dialect, request)
+        if problem is None and tool is not None and not lookup(base).tools:
+            problem = "this model does not support tools"
+        if problem is not None:
+            body = shape4(problem) if dialect == "anthropic_messages" else shape1(problem, type="invalid_request_error")
+            return await self._reply(send, 400, body, request_id)
 
         natural = directives["chunks"] if directives["chunks"] is not None else (self.chunks or DEFAULT_CHUNKS)
         natural = max(1, min(natural, MAX_CHUNKS))
@@ -262,19 +274,21 @@ class Simulator:
             count, finish = natural, "stop"
             if isinstance(max_tokens, int) and max_tokens < natural:
                 count, finish = max_tokens, "length"
-            if not stream:
+            if tool is not None:
+                pieces, truncated = tool_arguments(
+                    tool[1], natural, max_tokens if isinstance(max_tokens, int) else None
+                )
+                count, finish = len(pieces), "length" if truncated else "tool_calls"
+                usage_mode = _chat_usage_mode(base, request, fault) if stream else ("final" if with_usage else "none")
+                frames = chat.tool_call_frames(
+                    model, user_text, tool[0], pieces, finish, usage_mode, prompt_tokens, cached
+                )
+            elif not stream:
                 frames = Frames(
                     b"", (), 0, b"", completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached)
                 )
             else:
-                if lookup(base).usage_every_chunk:
-                    usage_mode = "every"
-                elif isinstance(request.get("stream_options"), dict) and request["stream_options"].get("include_usage"):
-                    usage_mode = "final"
-                else:
-                    usage_mode = "none"
-                if fault == "no-usage":
-                    usage_mode = "none"
+                usage_mode = _chat_usage_mode(base, request, fault)
                 role, content, tail = stream_frames(
                     model,
                     user_text,
@@ -294,17 +308,24 @@ class Simulator:
             count, incomplete = (natural, False) if room >= natural else (max(room, 0), True)
             reasoning = request.get("reasoning")
             summary = isinstance(reasoning, dict) and reasoning.get("summary") in ("auto", "concise", "detailed")
-            frames = responses_frames(
-                model,
-                user_text,
-                count,
-                incomplete,
-                with_usage,
-                prompt_tokens,
-                cached,
-                summary,
-                requested_schema(dialect, request),
-            )
+            if tool is not None:
+                pieces, incomplete = tool_arguments(tool[1], natural, limit)
+                count = len(pieces)
+                frames = responses.tool_call_frames(
+                    model, user_text, tool[0], pieces, incomplete, with_usage, prompt_tokens, cached
+                )
+            else:
+                frames = responses_frames(
+                    model,
+                    user_text,
+                    count,
+                    incomplete,
+                    with_usage,
+                    prompt_tokens,
+                    cached,
+                    summary,
+                    requested_schema(dialect, request),
+                )
             extras = (RESPONSES_ERROR_EVENT, RESPONSES_MALFORMED_EVENT, KEEP_ALIVE)
         else:
             thinking = isinstance(request.get("thinking"), dict) and request["thinking"].get("type") == "enabled"
@@ -313,9 +334,16 @@ class Simulator:
             # Anthropic's input_tokens excludes the cache reads and writes (docs/gateway.md, "Usage shapes and cost").
             cache_write = 0 if cached else min(cache_write_tokens(messages), prompt_tokens)
             input_tokens = prompt_tokens - cached - cache_write
-            frames = anthropic_frames(
-                model, user_text, count, truncated, with_usage, input_tokens, cached, cache_write, thinking
-            )
+            if tool is not None:
+                pieces, truncated = tool_arguments(tool[1], natural, request["max_tokens"])
+                count = len(pieces)
+                frames = anthropic.tool_use_frames(
+                    model, user_text, tool[0], pieces, truncated, with_usage, input_tokens, cached, cache_write
+                )
+            else:
+                frames = anthropic_frames(
+                    model, user_text, count, truncated, with_usage, input_tokens, cached, cache_write, thinking
+                )
             extras = (ANTHROPIC_ERROR_EVENT, ANTHROPIC_MALFORMED_EVENT, ANTHROPIC_PING)
 
         if not stream:
@@ -364,6 +392,18 @@ class Simulator:
             await send({"type": "http.response.body", "body": malformed_event, "more_body": True})
             await _emit(send, content[split:], split, interval, keep_alive)
         await send({"type": "http.response.body", "body": frames.tail})
+
+
+def _chat_usage_mode(base, request, fault):
+    """How a chat stream reports usage: on every chunk (Databricks' llama shape), in a final
+    chunk (stream_options.include_usage), or not at all."""
+    if fault == "no-usage":
+        return "none"
+    if lookup(base).usage_every_chunk:
+        return "every"
+    if isinstance(request.get("stream_options"), dict) and request["stream_options"].get("include_usage"):
+        return "final"
+    return "none"
 
 
 def create_app(*, ttft_ms=300, interval_ms=40, chunks=None, token=None, models=None):

@@ -6,9 +6,9 @@ from typing import Any
 
 from ..quirks import lookup
 from .faults import fault_response, shape2, shape3, unsupported
-from .frames import dumps, sse_data
+from .frames import KEEP_ALIVE, Frames, dumps, sse_data
 from .models import normal
-from .text import answer_pieces, reasoning_text, schema_pieces
+from .text import answer_pieces, reasoning_text, schema_pieces, tool_call_id
 
 GEMINI_STREAM_OPTIONS_MESSAGE = (
     "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # verbatim, docs/gateway.md
@@ -145,3 +145,75 @@ def reject(base, request, messages):
         message = "temperature and top_p cannot both be specified for this model. Please use only one."
         return shape3({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
     return None
+
+
+@functools.lru_cache(maxsize=512)
+def tool_call_frames(model, user_text, name, pieces, finish, usage_mode, prompt_tokens, cached=0):
+    """A call of tool `name` with its arguments in `pieces`, in the chat dialect's shape:
+    `delta.tool_calls[0]` opens with its id and function name, then carries pieces of
+    `function.arguments`; the answer ends with finish_reason "tool_calls" (or "length")."""
+    call_id = tool_call_id("call_", model, user_text, name)
+    chunk_id = "chatcmpl-" + call_id[5:]
+    count = len(pieces)
+
+    def usage(completion):
+        if usage_mode == "every":
+            return {
+                "completion_tokens": completion,
+                "prompt_tokens": prompt_tokens,
+                "total_tokens": prompt_tokens + completion,
+            }
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        }
+
+    def chunk(delta, finish_reason=None, completion=0):
+        payload = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
+        if usage_mode == "every":
+            payload["usage"] = usage(completion)
+        elif usage_mode == "final":
+            payload["usage"] = None
+        return sse_data(payload)
+
+    role = chunk({"role": "assistant", "content": None})
+    opening = {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+    content = [chunk({"tool_calls": [opening]})]
+    for i, piece in enumerate(pieces):
+        content.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, completion=i + 1))
+    tail = chunk({}, finish, count)
+    if usage_mode == "final":
+        tail += sse_data(
+            {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [],
+                "usage": usage(count),
+            }
+        )
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": "".join(pieces)}}],
+    }
+    body = {
+        "id": chunk_id,
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    }
+    if usage_mode != "none":
+        body["usage"] = usage(count)
+    return Frames(role + KEEP_ALIVE, tuple(content), 0, tail + b"data: [DONE]\n\n", dumps(body).encode())

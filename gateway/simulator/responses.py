@@ -8,7 +8,7 @@ from ..quirks import lookup
 from .faults import shape1, shape2, shape3, unsupported
 from .frames import Frames, dumps, sse_event, word_slices
 from .models import normal
-from .text import answer_pieces, reasoning_text, schema_pieces
+from .text import answer_pieces, reasoning_text, schema_pieces, tool_call_id
 
 RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 
@@ -170,3 +170,73 @@ def reject(base, request, messages):
             if request.get(param) is not None:
                 return unsupported(param)
     return None
+
+
+@functools.lru_cache(maxsize=512)
+def tool_call_frames(model, user_text, name, pieces, incomplete, with_usage, prompt_tokens, cached):
+    """A call of tool `name` in the Responses shape: a `function_call` output item
+    (response.output_item.added, with its call_id and name), its arguments as
+    response.function_call_arguments.delta events, then .done, the item done and
+    response.completed (or .incomplete when max_output_tokens cut the arguments)."""
+    call_id = tool_call_id("call_", model, user_text, name)
+    digest = call_id[5:]
+    response_id, item_id = f"resp_{digest}", f"fc_{digest}"
+    arguments = "".join(pieces)
+    count = len(pieces)
+    sequence = itertools.count()
+
+    def event(kind, **fields):
+        return sse_event(kind, {"type": kind, "sequence_number": next(sequence), **fields})
+
+    def response(status, output, usage=None, details=None):
+        return {
+            "id": response_id,
+            "object": "response",
+            "created_at": 0,
+            "status": status,
+            "error": None,
+            "incomplete_details": details,
+            "model": model,
+            "output": output,
+            "store": False,
+            "usage": usage,
+        }
+
+    item = {
+        "id": item_id,
+        "type": "function_call",
+        "status": "incomplete" if incomplete else "completed",
+        "arguments": arguments,
+        "call_id": call_id,
+        "name": name,
+    }
+    usage = None
+    if with_usage:
+        usage = {
+            "input_tokens": prompt_tokens,
+            "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": count,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt_tokens + count,
+        }
+    status = "incomplete" if incomplete else "completed"
+    final = response(status, [item], usage, {"reason": "max_output_tokens"} if incomplete else None)
+    head = event("response.created", response=response("in_progress", [])) + event(
+        "response.in_progress", response=response("in_progress", [])
+    )
+    pending = event(
+        "response.output_item.added", output_index=0, item={**item, "status": "in_progress", "arguments": ""}
+    )
+    content = []
+    for piece in pieces:
+        content.append(
+            pending + event("response.function_call_arguments.delta", item_id=item_id, output_index=0, delta=piece)
+        )
+        pending = b""
+    tail = (
+        pending
+        + event("response.function_call_arguments.done", item_id=item_id, output_index=0, arguments=arguments)
+        + event("response.output_item.done", output_index=0, item=item)
+        + event("response.incomplete" if incomplete else "response.completed", response=final)
+    )
+    return Frames(head, tuple(content), 0, tail, dumps(final).encode())

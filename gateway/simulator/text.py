@@ -203,3 +203,73 @@ def conversation(dialect, request):
         items, system = request.get("messages"), request.get("system")
     items = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
     return ([{"role": "system", "content": system}] if system else []) + items
+
+
+# Tools (docs/gateway.md, "Tools"): each dialect offers them in its own shape, and the
+# simulator calls the first one offered with arguments made to fit its parameters.
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _tool_fields(dialect, tool):
+    """(name, parameters schema) of a tool in the dialect's shape, or None when it is not."""
+    if not isinstance(tool, dict):
+        return None
+    if dialect == "chat_completions":
+        function = tool.get("function")
+        if tool.get("type") != "function" or not isinstance(function, dict):
+            return None
+        name, schema = function.get("name"), function.get("parameters", {})
+    elif dialect == "openai_responses":
+        name, schema = tool.get("name"), tool.get("parameters", {})
+        if tool.get("type") != "function":
+            return None
+    else:
+        name, schema = tool.get("name"), tool.get("input_schema")
+    if not isinstance(name, str) or not TOOL_NAME.match(name) or not isinstance(schema, dict):
+        return None
+    return name, schema
+
+
+TOOL_SHAPES = {
+    "chat_completions": '{"type": "function", "function": {"name": ..., "parameters": {...}}}',
+    "openai_responses": '{"type": "function", "name": ..., "parameters": {...}}',
+    "anthropic_messages": '{"name": ..., "input_schema": {...}}',
+}
+
+
+def tool_problem(dialect, request):
+    """Why the request's `tools` are refused (not in the dialect's shape), or None."""
+    tools = request.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        return "tools must be an array"
+    for i, tool in enumerate(tools):
+        if _tool_fields(dialect, tool) is None:
+            return f"tools[{i}] on this endpoint is {TOOL_SHAPES[dialect]} with a name of letters, digits, _ and -"
+    return None
+
+
+def first_tool(dialect, request):
+    """(name, parameters as JSON text) of the first tool the request offers, or None."""
+    tools = request.get("tools")
+    if not isinstance(tools, list) or not tools:
+        return None
+    fields = _tool_fields(dialect, tools[0])
+    if fields is None:
+        return None
+    name, schema = fields
+    return name, json.dumps(schema, sort_keys=True)
+
+
+def tool_arguments(schema_json, count, limit=None):
+    """(argument pieces, truncated): the JSON arguments in about `count` pieces, cut to `limit`
+    pieces (a max tokens below the whole, one token a piece)."""
+    pieces = schema_pieces(schema_json, count)
+    if limit is not None and limit < len(pieces):
+        return pieces[: max(limit, 0)], True
+    return pieces, False
+
+
+def tool_call_id(prefix, model, user_text, name):
+    return prefix + hashlib.sha256(f"{model}\n{user_text}\n{name}".encode()).hexdigest()[:24]

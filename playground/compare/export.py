@@ -4,8 +4,11 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from .schemas import check_tool_calls
+
 
 def run_data(run, completions) -> dict:
+    tools = (run.params or {}).get("tools") or []
     return {
         "run": str(run.code),
         "created": run.created.isoformat(),
@@ -22,6 +25,10 @@ def run_data(run, completions) -> dict:
                 "status": c.status,
                 "output": c.output_text,
                 "reasoning": c.reasoning_text,
+                "tool_calls": [
+                    {**call, "check": check}
+                    for call, check in zip(c.tool_calls, check_tool_calls(tools, c.tool_calls), strict=True)
+                ],
                 "error": c.error_message or None,
                 "prompt_tokens": c.prompt_tokens,
                 "completion_tokens": c.completion_tokens,
@@ -55,8 +62,19 @@ def as_markdown(run, completions) -> str:
     lines = [f"# Run {data['run']}", "", f"- Created: {data['created']}"]
     if data["branch"]:
         lines.append(f"- Branch: {data['branch']}")
-    if data["params"]:
-        lines.append("- Parameters: " + ", ".join(f"`{k}={v}`" for k, v in data["params"].items()))
+    shown = {k: v for k, v in data["params"].items() if k not in ("tools", "response_schema")}
+    if shown:
+        lines.append("- Parameters: " + ", ".join(f"`{k}={v}`" for k, v in shown.items()))
+    for key, title in (("response_schema", "JSON schema for the answer"), ("tools", "Tools")):
+        if data["params"].get(key):
+            lines += [
+                "",
+                f"## {title}",
+                "",
+                "```json",
+                json.dumps(data["params"][key], indent=2, ensure_ascii=False),
+                "```",
+            ]
     lines += ["", "## Messages", ""]
     for message in data["messages"]:
         lines += [f"**{message['role']}**:", "", message["content"], ""]
@@ -77,7 +95,12 @@ def as_markdown(run, completions) -> str:
         if c["reasoning"]:
             fence = _fence(c["reasoning"])
             lines += ["Thinking:", "", fence, c["reasoning"], fence, ""]
-        lines += [c["output"] or "_(no answer)_", ""]
+        if c["output"] or not c["tool_calls"]:
+            lines += [c["output"] or "_(no answer)_", ""]
+        for call in c["tool_calls"]:
+            fence = _fence(call["arguments"])
+            mark = "fits its parameters" if call["check"]["valid"] else call["check"]["error"]
+            lines += [f"Tool call `{call['name']}` ({mark}):", "", fence + "json", call["arguments"], fence, ""]
         if c["error"]:
             lines += [f"> Error: {c['error']}", ""]
     return "\n".join(lines)

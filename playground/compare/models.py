@@ -156,6 +156,9 @@ class Completion(models.Model):
     rate_limit = models.JSONField(default=dict, blank=True)
     output_text = models.TextField(blank=True)
     reasoning_text = models.TextField(blank=True)
+    # The tools the model called, in the order it opened them: [{"id", "name", "arguments"}]
+    # (arguments as the JSON text it wrote, which may not parse).
+    tool_calls = models.JSONField(default=list, blank=True)
     notes = models.JSONField(default=list, blank=True)
     # The server process streaming this request (ServerProcess.code; no foreign key, so a
     # row can be written before its process row is).
@@ -199,7 +202,7 @@ class Completion(models.Model):
         "status", "finished", "first_token_at", "output_text", "reasoning_text", "usage_raw", "prompt_tokens",
         "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_source",
         "cost_lines", "finish_reason", "request_id", "rate_limit", "http_status", "error_code", "error_message",
-        "retry_after",
+        "retry_after", "tool_calls",
     )  # fmt: skip
 
     # While its request streams, a Completion is the live record of it, in memory: what to
@@ -213,6 +216,7 @@ class Completion(models.Model):
         self.thinking_budget = thinking_budget
         self.text_parts = []
         self.reasoning_parts = []
+        self.call_parts = {}  # a tool call's key in its dialect -> [number, id, name, argument parts]
         return self
 
     def add_text(self, text):
@@ -225,10 +229,34 @@ class Completion(models.Model):
             self.first_token_at = timezone.now()
         self.reasoning_parts.append(text)
 
+    def add_tool_call(self, key, call_id, name, arguments):
+        """A piece of a tool call (gateway.stream.ToolCallDelta); returns the call's number in
+        this answer (the calls are numbered in the order they open)."""
+        if self.first_token_at is None:
+            self.first_token_at = timezone.now()
+        call = self.call_parts.get(key)
+        if call is None:
+            call = self.call_parts[key] = [len(self.call_parts), "", "", []]
+        if call_id:
+            call[1] = call_id
+        if name:
+            call[2] += name
+        if arguments:
+            call[3].append(arguments)
+        return call[0]
+
     def gather_text(self):
-        """Join the parts received so far into output_text and reasoning_text (for the row)."""
+        """Join the parts received so far into output_text, reasoning_text and tool_calls (for the row)."""
         self.output_text = "".join(self.text_parts)
         self.reasoning_text = "".join(self.reasoning_parts)
+        self.tool_calls = [
+            {"id": call_id, "name": name, "arguments": "".join(arguments)}
+            for _number, call_id, name, arguments in sorted(self.call_parts.values(), key=lambda call: call[0])
+        ]
+
+    def tool_calls_text(self):
+        """The calls as the model wrote them, for a local token count."""
+        return "".join(call["name"] + call["arguments"] for call in self.tool_calls)
 
     def accept(self, status, request_id="", rate_limit=None):
         """The gateway answered with these headers and is about to stream."""
@@ -247,7 +275,7 @@ class Completion(models.Model):
         self.gather_text()
         self.status = status
         self.finished = timezone.now()
-        output = self.output_text + self.reasoning_text
+        output = self.output_text + self.reasoning_text + self.tool_calls_text()
         if error is not None:
             if error.status is not None:
                 self.http_status = error.status

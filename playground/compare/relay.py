@@ -43,6 +43,10 @@ class Outbox:
     buffered, so a burst (or a slow client) costs fewer, larger frames instead of a queue
     of small ones. Control frames (done, error) go out after the deltas buffered before
     them, so a panel's text always precedes its end.
+
+    Tool calls are buffered the same way, per completion and call: one `completion.tool_call`
+    frame per call with the arguments that arrived since the last one (its id and name in
+    the first), after the completion's text delta.
     """
 
     def __init__(
@@ -52,7 +56,8 @@ class Outbox:
         on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self._send_json = send_json
-        self._pending: dict[str, tuple[list[str], list[str]]] = {}  # completion code -> (text parts, reasoning parts)
+        # completion code -> [text parts, reasoning parts, tool calls or None (call number -> [id, name, argument parts])]
+        self._pending: dict[str, list[Any]] = {}
         self._control: deque[Frame] = deque()
         self._wake = asyncio.Event()
         self._closed = False
@@ -84,11 +89,33 @@ class Outbox:
             return
         buf = self._pending.get(code)
         if buf is None:
-            buf = self._pending[code] = ([], [])
+            buf = self._pending[code] = [[], [], None]
         if text:
             buf[0].append(text)
         if reasoning:
             buf[1].append(reasoning)
+        if self._check():
+            self._wake.set()
+
+    def tool_call(self, code: str, number: int, call_id: str = "", name: str = "", arguments: str = "") -> None:
+        """A piece of tool call `number` of a completion: its id and name when it opens, then arguments."""
+        if self.overflowed or self._closed:
+            return
+        buf = self._pending.get(code)
+        if buf is None:
+            buf = self._pending[code] = [[], [], None]
+        calls = buf[2]
+        if calls is None:
+            calls = buf[2] = {}
+        call = calls.get(number)
+        if call is None:
+            call = calls[number] = ["", "", []]
+        if call_id:
+            call[0] = call_id
+        if name:
+            call[1] += name
+        if arguments:
+            call[2].append(arguments)
         if self._check():
             self._wake.set()
 
@@ -122,13 +149,23 @@ class Outbox:
                 # every delta of a completion whose end is queued is in this batch.
                 pending, self._pending = self._pending, {}
                 ends = len(self._control)
-                for code, (text, reasoning) in pending.items():
-                    frame: Frame = {"type": "delta", "completion": code}
-                    if text:
-                        frame["text"] = "".join(text)
-                    if reasoning:
-                        frame["reasoning"] = "".join(reasoning)
-                    await self._send(frame)
+                for code, (text, reasoning, calls) in pending.items():
+                    if text or reasoning:
+                        frame: Frame = {"type": "delta", "completion": code}
+                        if text:
+                            frame["text"] = "".join(text)
+                        if reasoning:
+                            frame["reasoning"] = "".join(reasoning)
+                        await self._send(frame)
+                    if calls:
+                        for number, (call_id, name, arguments) in calls.items():
+                            call: Frame = {"type": "completion.tool_call", "completion": code, "index": number}
+                            if call_id:
+                                call["id"] = call_id
+                            if name:
+                                call["name"] = name
+                            call["arguments"] = "".join(arguments)
+                            await self._send(call)
                 for _ in range(ends):
                     if not self._control:  # cleared by an overflow meanwhile
                         break
@@ -179,6 +216,9 @@ async def relay_completion(
                     elif kind is ev.ReasoningDelta:
                         completion.add_reasoning(event.text)
                         outbox.delta(code, reasoning=event.text)
+                    elif kind is ev.ToolCallDelta:
+                        number = completion.add_tool_call(event.key, event.id, event.name, event.arguments)
+                        outbox.tool_call(code, number, event.id, event.name, event.arguments)
                     elif kind is ev.Usage:
                         completion.usage_raw, completion.usage_partial = event.raw, event.partial
                     elif kind is ev.Finish:
@@ -191,6 +231,7 @@ async def relay_completion(
                     exc.status == 429
                     and not retried
                     and not completion.text_parts
+                    and not completion.call_parts
                     and exc.retry_after is not None
                     and exc.retry_after <= settings.GATEWAY_RETRY_AFTER_MAX
                 )
@@ -263,6 +304,7 @@ def redact_row(completion: Completion, token: str) -> None:
     redact = Redactor(token)
     completion.output_text = redact.text(completion.output_text)
     completion.reasoning_text = redact.text(completion.reasoning_text)
+    completion.tool_calls = [{key: redact.text(value) for key, value in call.items()} for call in completion.tool_calls]
     completion.error_code = redact.message(completion.error_code)
     completion.error_message = redact.message(completion.error_message)
     completion.request_id = redact.message(completion.request_id)
@@ -301,7 +343,20 @@ def final_frame(completion: Completion) -> Frame:
         "cost_lines": completion.cost_lines,
         "html": render_markdown(completion.output_text),
         "schema": _schema_check(completion),
+        "tool_calls": tool_calls_frame(completion),
     }
+
+
+def tool_calls_frame(completion: Completion) -> list[Frame] | None:
+    """The answer's tool calls, whole, each with whether its arguments are JSON that fits the
+    parameters of the tool it names; None when it called none."""
+    if not completion.tool_calls:
+        return None
+    checks = schemas.check_tool_calls((completion.run.params or {}).get("tools"), completion.tool_calls)
+    return [
+        {"index": n, **call, "check": check}
+        for n, (call, check) in enumerate(zip(completion.tool_calls, checks, strict=True))
+    ]
 
 
 def _schema_check(completion: Completion) -> dict | None:

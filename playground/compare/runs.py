@@ -134,6 +134,11 @@ def parse_run_frame(frame: dict) -> RunRequest:
             params["response_schema"] = schemas.check_schema(frame["response_schema"])
         except schemas.SchemaProblem as exc:
             raise RunError(str(exc)) from None
+    if frame.get("tools") not in (None, []):
+        try:
+            params["tools"] = schemas.check_tools(frame["tools"])
+        except schemas.SchemaProblem as exc:
+            raise RunError(str(exc)) from None
     return RunRequest(
         branch,
         clean_models,
@@ -313,6 +318,7 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
         notes.append("Sent through the OpenAI Responses endpoint, which this model requires.")
     thinking = params.pop("thinking_budget", None)
     schema = params.pop("response_schema", None)
+    tools = params.pop("tools", None)
     if thinking is not None:
         if "anthropic_messages" in endpoints and model is not None and model.reasoning:
             endpoint = "anthropic_messages"
@@ -343,6 +349,13 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
             )
         else:
             params["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+    if tools:
+        # As with images: a model the catalog says takes no tools, or does not know, answers without them.
+        if model is None or not model.tools:
+            why = "it does not take tools" if model is not None else "it is not in the catalog"
+            notes.append(f"Tools left out for {model_id}: {why}; it answers without them.")
+        else:
+            params["tools"] = tools
     if model is not None and model.max_output and params.get("max_tokens", 0) > model.max_output:
         params["max_tokens"] = model.max_output
         notes.append(f"max_tokens lowered to {model.max_output:,}, this model's output limit.")

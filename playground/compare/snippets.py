@@ -139,6 +139,10 @@ def python_snippet(calls):
             "            event = json.loads(line[5:])",
             '            if event.get("type") == "content_block_delta" and event["delta"].get("type") == "text_delta":',
             '                print(event["delta"]["text"], end="", flush=True)',
+            '            elif event.get("type") == "content_block_start" and event["content_block"]["type"] == "tool_use":',
+            "                print(f\"[tool call {event['content_block']['name']}] \", end=\"\", flush=True)",
+            '            elif event.get("type") == "content_block_delta" and event["delta"].get("type") == "input_json_delta":',
+            '                print(event["delta"]["partial_json"], end="", flush=True)',
             '            elif event.get("type") == "error":',
             '                raise RuntimeError(event["error"].get("message"))',
         ]
@@ -154,6 +158,15 @@ def python_snippet(calls):
                 "    if chunk.choices and chunk.choices[0].delta.content:",
                 '        print(chunk.choices[0].delta.content, end="", flush=True)',
             ]
+            if "tools" in body:
+                # A tool call streams as its name, then pieces of its JSON arguments.
+                lines += [
+                    "    for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:",
+                    "        if call.function and call.function.name:",
+                    '            print(f"[tool call {call.function.name}] ", end="", flush=True)',
+                    "        if call.function and call.function.arguments:",
+                    '            print(call.function.arguments, end="", flush=True)',
+                ]
         elif call.endpoint == "openai_responses":
             lines += _py_call("stream = responses.responses.create", body)
             lines += [
@@ -161,6 +174,13 @@ def python_snippet(calls):
                 '    if event.type == "response.output_text.delta":',
                 '        print(event.delta, end="", flush=True)',
             ]
+            if "tools" in body:
+                lines += [
+                    '    elif event.type == "response.output_item.added" and event.item.type == "function_call":',
+                    '        print(f"[tool call {event.item.name}] ", end="", flush=True)',
+                    '    elif event.type == "response.function_call_arguments.delta":',
+                    '        print(event.delta, end="", flush=True)',
+                ]
         else:
             lines.append(f"anthropic_messages({_py(body, len('anthropic_messages('))})")
         lines.append("print()")
@@ -207,6 +227,8 @@ def typescript_snippet(calls):
             '      if (!line.startsWith("data:")) continue;',
             "      const event = JSON.parse(line.slice(5));",
             '      if (event.type === "content_block_delta" && event.delta.type === "text_delta") process.stdout.write(event.delta.text);',
+            '      if (event.type === "content_block_start" && event.content_block.type === "tool_use") process.stdout.write(`[tool call ${event.content_block.name}] `);',
+            '      if (event.type === "content_block_delta" && event.delta.type === "input_json_delta") process.stdout.write(event.delta.partial_json);',
             "    }",
             "  }",
             "}",
@@ -220,7 +242,19 @@ def typescript_snippet(calls):
             lines += [
                 "{",
                 f"  const stream = await chat.chat.completions.create({body.replace(chr(10), chr(10) + '  ')});",
-                '  for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? "");',
+                "  for await (const chunk of stream) {",
+                '    process.stdout.write(chunk.choices[0]?.delta?.content ?? "");',
+                *(
+                    [
+                        "    for (const call of chunk.choices[0]?.delta?.tool_calls ?? []) {",
+                        "      if (call.function?.name) process.stdout.write(`[tool call ${call.function.name}] `);",
+                        '      process.stdout.write(call.function?.arguments ?? "");',
+                        "    }",
+                    ]
+                    if "tools" in call.body
+                    else []
+                ),
+                "  }",
                 "}",
             ]
         elif call.endpoint == "openai_responses":
@@ -229,6 +263,14 @@ def typescript_snippet(calls):
                 f"  const stream = await responses.responses.create({body.replace(chr(10), chr(10) + '  ')});",
                 "  for await (const event of stream) {",
                 '    if (event.type === "response.output_text.delta") process.stdout.write(event.delta);',
+                *(
+                    [
+                        '    if (event.type === "response.output_item.added" && event.item.type === "function_call") process.stdout.write(`[tool call ${event.item.name}] `);',
+                        '    if (event.type === "response.function_call_arguments.delta") process.stdout.write(event.delta);',
+                    ]
+                    if "tools" in call.body
+                    else []
+                ),
                 "  }",
                 "}",
             ]
@@ -276,16 +318,32 @@ def mastra_snippet(calls, messages, params):
     if "max_tokens" in params:
         settings["maxOutputTokens"] = params["max_tokens"]
     chat_calls = [c for c in calls if c.endpoint == "chat_completions"]
+    tools = params.get("tools") or []
     lines = [
         "// A comparison from Gateway Playground as Mastra agents.",
-        "// npm install @mastra/core; Mastra's model router sends `neon/<id>` models to",
+        "// npm install @mastra/core"
+        + (" ai" if tools else "")
+        + "; Mastra's model router sends `neon/<id>` models to",
         "// NEON_AI_GATEWAY_BASE_URL/ai-gateway/mlflow/v1 with NEON_AI_GATEWAY_TOKEN (set both).",
         'import { Agent } from "@mastra/core/agent";',
+    ]
+    if tools:
+        lines.append('import { jsonSchema, tool } from "ai";')
+    lines += [
         "",
         f"const instructions = {_js(system or 'You are a helpful assistant.')};",
         f"const messages = {_js(turns)};",
         "",
     ]
+    if tools:
+        # AI SDK tools with their JSON schema as is; with no execute, a call is reported, not run.
+        lines.append("const tools = {")
+        for spec in tools:
+            fields = (
+                f"description: {_js(spec.get('description', ''))}, inputSchema: jsonSchema({_js(spec['parameters'])})"
+            )
+            lines.append(f"  {_js(spec['name'])}: tool({{ {fields} }}),".replace("\n", "\n  "))
+        lines += ["};", ""]
     for call in calls:
         if call.endpoint != "chat_completions":
             lines.append(
@@ -297,7 +355,9 @@ def mastra_snippet(calls, messages, params):
     lines.append("const agents = {")
     for call in chat_calls:
         lines.append(
-            f'  {_js(call.model)}: new Agent({{ name: {_js(call.model)}, instructions, model: "neon/{call.model}" }}),'
+            f'  {_js(call.model)}: new Agent({{ name: {_js(call.model)}, instructions, model: "neon/{call.model}"'
+            + (", tools" if tools and "tools" in call.body else "")
+            + " }),"
         )
     lines += [
         "};",
@@ -306,6 +366,7 @@ def mastra_snippet(calls, messages, params):
         "  console.log(`=== ${model} ===`);",
         f"  const stream = await agent.stream(messages, {{ modelSettings: {json.dumps(settings)} }});",
         "  for await (const text of stream.textStream) process.stdout.write(text);",
+        *(["  for (const call of await stream.toolCalls) console.log(JSON.stringify(call));"] if tools else []),
         '  console.log("");',
         "}",
     ]

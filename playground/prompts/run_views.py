@@ -1,6 +1,8 @@
 """Run permalinks (/runs/<code>/): what was sent and what every model answered, as it
 ended; "Run again" and "Open in Compare"; the team's recent runs."""
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from playground.compare import prefill
 from playground.compare.models import Run
 from playground.compare.rendering import render_markdown
+from playground.compare.schemas import check_tool_calls
 from playground.teams.access import get_membership
 from playground.teams.current import require_current_membership
 from playground.teams.models import Branch
@@ -81,12 +84,29 @@ def detail(request, code):
         ):
             version = None
     can_run = membership.can("run")
+    tools = (run.params or {}).get("tools") or []
     return render(
         request,
         "runs/detail.html",
         {
             "run": run,
-            "panels": [{"c": c, "html": render_markdown(c.output_text)} for c in completions],
+            # The tools and the answer's schema are shown whole, apart from the other parameters.
+            "params": {k: v for k, v in (run.params or {}).items() if k not in ("tools", "response_schema")},
+            "tools": [{**tool, "parameters_json": json.dumps(tool.get("parameters"), indent=2)} for tool in tools],
+            "response_schema": json.dumps(run.params["response_schema"], indent=2)
+            if (run.params or {}).get("response_schema") is not None
+            else "",
+            "panels": [
+                {
+                    "c": c,
+                    "html": render_markdown(c.output_text),
+                    "calls": [
+                        {**call, "check": check}
+                        for call, check in zip(c.tool_calls, check_tool_calls(tools, c.tool_calls), strict=True)
+                    ],
+                }
+                for c in completions
+            ],
             "version": version,
             "can_run": can_run,
             "branches": list(Branch.objects.filter(team=run.team).order_by("name")) if can_run else [],

@@ -157,6 +157,16 @@
         return null;
       }
     }
+    // Tools: checked on the server (names, parameters as JSON schemas), refused with where.
+    const toolsText = form.elements.tools.value.trim();
+    if (toolsText) {
+      try {
+        frame.tools = JSON.parse(toolsText);
+      } catch (err) {
+        showError(`The tools are not JSON: ${err.message}`);
+        return null;
+      }
+    }
     // The prompt version or the run this one comes from, when opened from one.
     for (const key of ["prompt_version", "rerun_of"]) {
       if (form.elements[key] && form.elements[key].value) frame[key] = form.elements[key].value;
@@ -221,6 +231,7 @@
       case "run.started": return startRun(frame);
       case "completion.started": return extension(frame);
       case "delta": return delta(frame);
+      case "completion.tool_call": return toolCall(frame);
       case "completion.done": return done(frame);
       case "completion.error": return failed(frame);
       case "completion.notice": return notice(frame);
@@ -285,6 +296,9 @@
       top: el.querySelector(".panel-top"),
       body: el.querySelector(".panel-body"),
       tools: el.querySelector(".panel-tools"),
+      callList: el.querySelector(".panel-calls"),
+      calls: new Map(), // call index -> its elements
+      toolCalls: [],
       estimated: false,
       raw: "",
       stats: null,
@@ -332,14 +346,17 @@
     if (live) setTimeout(tick, 100);
   }
 
+  function firstToken(p) {
+    if (p.firstAt !== null) return;
+    p.firstAt = performance.now();
+    setStat(p, ".s-ttft", fmtMs(p.firstAt - p.t0));
+    setStatus(p, "streaming", "badge-streaming");
+  }
+
   function delta(frame) {
     const p = panels.get(frame.completion);
     if (!p || p.done) return;
-    if (p.firstAt === null) {
-      p.firstAt = performance.now();
-      setStat(p, ".s-ttft", fmtMs(p.firstAt - p.t0));
-      setStatus(p, "streaming", "badge-streaming");
-    }
+    firstToken(p);
     if (frame.reasoning) {
       p.reasoning.hidden = false;
       p.reasoning.querySelector("pre").append(frame.reasoning);
@@ -349,6 +366,53 @@
       const body = p.body;
       p.raw += frame.text;
       scheduleLive(p);
+    }
+  }
+
+  // A tool call streams in: its name when it opens, then its arguments growing (text nodes only).
+  function toolCall(frame) {
+    const p = panels.get(frame.completion);
+    if (!p || p.done) return;
+    firstToken(p);
+    const call = callElements(p, frame.index);
+    if (frame.name) call.name.append(frame.name);
+    if (frame.arguments) call.args.append(frame.arguments);
+  }
+  function callElements(p, index) {
+    let call = p.calls.get(index);
+    if (!call) {
+      const el = document.createElement("li");
+      el.className = "tool-call";
+      const head = document.createElement("div");
+      head.className = "tool-call-head";
+      const label = document.createElement("span");
+      label.className = "muted small";
+      label.textContent = "Tool call ";
+      const name = document.createElement("code");
+      name.className = "tool-call-name";
+      head.append(label, name);
+      const args = document.createElement("pre");
+      args.className = "tool-call-args";
+      el.append(head, args);
+      call = { el, name, args };
+      p.calls.set(index, call);
+      p.callList.hidden = false;
+      p.callList.append(el);
+    }
+    return call;
+  }
+
+  // When the answer ends: each call whole, and whether its arguments fit its tool's parameters.
+  function settleCalls(p, calls) {
+    p.toolCalls = calls || [];
+    for (const c of p.toolCalls) {
+      const call = callElements(p, c.index);
+      call.name.textContent = c.name;
+      call.args.textContent = c.arguments;
+      const check = document.createElement("div");
+      check.className = `tool-call-check ${c.check.valid ? "schema-ok" : "schema-bad"}`;
+      check.textContent = c.check.valid ? `✓ The arguments fit ${c.name}'s parameters.` : `✗ ${c.check.error}`;
+      call.el.append(check);
     }
   }
 
@@ -387,6 +451,7 @@
         ttft: frame.ttft_ms, speed: frame.tokens_per_s, words: words(p.raw).length,
       };
     }
+    if (frame.tool_calls) settleCalls(p, frame.tool_calls);
     if (frame.schema) {
       const check = document.createElement("li");
       check.className = frame.schema.valid ? "schema-ok" : "schema-bad";
@@ -453,7 +518,7 @@
     // Each panel's thread grows by this turn: the message sent and its own answer.
     for (const p of panels.values()) {
       if (p.el.dataset.status !== "done") continue;
-      threads[p.model] = [...(threads[p.model] || []), { role: "user", content: sentPrompt }, { role: "assistant", content: p.raw }];
+      threads[p.model] = [...(threads[p.model] || []), { role: "user", content: sentPrompt }, { role: "assistant", content: answerText(p) }];
     }
     if (panels.size) {
       form.elements.prompt.value = "";
@@ -655,6 +720,13 @@
     for (const box of boxes()) box.closest(".model-option").classList.toggle("no-images", images.length > 0 && !box.dataset.images);
     showPreflight();
   }
+  // Models that take no tools are marked while tools are defined (the server sends them none).
+  function markTools() {
+    const on = form.elements.tools.value.trim() !== "";
+    for (const box of boxes()) box.closest(".model-option").classList.toggle("no-tools", on && !box.dataset.tools);
+  }
+  form.elements.tools.addEventListener("input", markTools);
+  markTools();
   imageInput.addEventListener("change", () => {
     for (const file of imageInput.files) addImage(file);
     imageInput.value = "";
@@ -672,7 +744,8 @@
   const preflightLine = document.getElementById("preflight");
   const approxTokens = (text) => Math.ceil(text.length / 4);
   function preflight(frame) {
-    const base = frame.messages.reduce((n, m) => n + approxTokens(typeof m.content === "string" ? m.content : m.content.map((part) => part.text || "").join("")) + (Array.isArray(m.content) ? 85 * (m.content.length - 1) : 0), 0);
+    const toolTokens = approxTokens(form.elements.tools.value.trim());
+    const base = toolTokens + frame.messages.reduce((n, m) => n + approxTokens(typeof m.content === "string" ? m.content : m.content.map((part) => part.text || "").join("")) + (Array.isArray(m.content) ? 85 * (m.content.length - 1) : 0), 0);
     const maxTokens = frame.params.max_tokens || 0;
     const thinking = frame.params.thinking_budget || 0;
     let worst = 0;
@@ -728,6 +801,13 @@
       grid.dataset.count = String(panels.size);
     }
     tick();
+  }
+
+  // An assistant turn of a thread: the answer's text; an answer that only called tools is kept
+  // as a line per call (a follow-up sends no tool results: the playground runs no tools).
+  function answerText(p) {
+    const calls = p.toolCalls.map((c) => `[called ${c.name}(${c.arguments})]`).join("\n");
+    return [p.raw, calls].filter(Boolean).join("\n\n");
   }
 
   function showHistory(p, turns) {
@@ -819,8 +899,8 @@
       if (!p.extends || p.el.dataset.status !== "done" || p.threaded) continue;
       // A retried answer replaces the panel's last turn; an added model starts its thread here.
       const thread = threads[p.model] || [];
-      if (p.extends === "retry" && thread.length) thread[thread.length - 1] = { role: "assistant", content: p.raw };
-      else threads[p.model] = [{ role: "user", content: sentPrompt }, { role: "assistant", content: p.raw }];
+      if (p.extends === "retry" && thread.length) thread[thread.length - 1] = { role: "assistant", content: answerText(p) };
+      else threads[p.model] = [{ role: "user", content: sentPrompt }, { role: "assistant", content: answerText(p) }];
       p.threaded = true;
     }
     runTools.hidden = false;

@@ -306,3 +306,43 @@ def test_structured_output_shows_whether_each_answer_fits(logged_in, artifacts):
     wait_done(page, 1)
     expect(page.locator(".panel .schema-ok")).to_have_text("✓ The answer fits the JSON schema.")
     page.screenshot(path=artifacts / "compare-structured.png")
+
+
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+def test_a_tool_call_streams_into_each_panel_and_is_checked(logged_in, artifacts):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    # Chat completions and OpenAI Responses; llama takes no tools and is marked so.
+    choose(page, "gpt-5-mini", "gpt-5-2-codex")
+    page.click("#structured summary")
+    page.fill("#tools", json.dumps([WEATHER_TOOL, {**WEATHER_TOOL, "description": "again"}]))
+    llama = page.locator(".model-option", has=page.locator("input[value='meta-llama-3-3-70b-instruct']"))
+    expect(llama).to_have_class(re.compile(r"\bno-tools\b"))
+    # Slow pieces, so the call is seen while it streams.
+    page.fill("#prompt", "What is the weather in Oslo? sim:interval_ms=150")
+    page.click("#run-btn")
+    expect(page.locator("#form-error")).to_have_text("Tool 2 (get_weather): another tool has the same name.")
+    page.fill("#tools", json.dumps([WEATHER_TOOL]))
+    page.click("#run-btn")
+    panels = page.locator(".panel")
+    expect(panels).to_have_count(2)
+    for i in range(2):
+        panel = panels.nth(i)
+        # The name first, the arguments growing, while the panel still streams.
+        expect(panel.locator(".tool-call-name")).to_have_text("get_weather")
+        expect(panel.locator(".tool-call-args")).to_contain_text('{"city"')
+        expect(panel).to_have_attribute("data-status", "streaming")
+    page.screenshot(path=artifacts / "compare-tools-streaming.png")
+    wait_done(page, 2)
+    for i in range(2):
+        panel = panels.nth(i)
+        expect(panel.locator(".tool-call-args")).to_have_text('{"city": "example"}')
+        expect(panel.locator(".tool-call-check")).to_have_text("✓ The arguments fit get_weather's parameters.")
+        expect(panel.locator(".tool-call-check")).to_have_class(re.compile(r"\bschema-ok\b"))
+    page.screenshot(path=artifacts / "compare-tools.png")

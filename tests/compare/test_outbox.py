@@ -69,7 +69,7 @@ async def test_a_client_that_stops_acking_gets_a_bounded_number_of_frames():
     # No more than the window is in flight; everything else waits, merged per panel.
     assert len(sock.frames) <= ACK_WINDOW + 3
     assert len(outbox._pending) <= 3
-    held = sum(len("".join(text)) for text, _ in outbox._pending.values())
+    held = sum(len("".join(text)) for text, _reasoning, _calls in outbox._pending.values())
     sent = sum(len(f.get("text", "")) for f in sock.frames)
     assert held + sent == 15000
 
@@ -118,3 +118,32 @@ async def test_deltas_held_for_a_slow_acker_merge_and_never_pass_the_bound():
     await outbox.close()
     assert overflows == []
     assert ACK_WINDOW <= len(sock.frames) < ACK_WINDOW + 8
+
+
+async def test_tool_call_pieces_that_arrive_together_go_out_as_one_frame_per_call_after_the_text():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send)
+    outbox.delta("a", text="Let me look.")
+    outbox.tool_call("a", 0, "call_1", "get_weather")
+    outbox.tool_call("a", 1, "call_2", "now")
+    for piece in ('{"city"', ': "Oslo"', "}"):
+        outbox.tool_call("a", 0, arguments=piece)
+    outbox.frame({"type": "completion.done", "completion": "a"})
+    await settle()
+    outbox.tool_call("a", 0, arguments=" ")  # after the end was queued: a later frame, without id or name
+    await settle()
+    await outbox.close()
+    assert sock.frames == [
+        {"type": "delta", "completion": "a", "text": "Let me look."},
+        {
+            "type": "completion.tool_call",
+            "completion": "a",
+            "index": 0,
+            "id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Oslo"}',
+        },
+        {"type": "completion.tool_call", "completion": "a", "index": 1, "id": "call_2", "name": "now", "arguments": ""},
+        {"type": "completion.done", "completion": "a"},
+        {"type": "completion.tool_call", "completion": "a", "index": 0, "arguments": " "},
+    ]

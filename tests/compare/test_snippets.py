@@ -134,3 +134,46 @@ def test_the_view_needs_a_login(client, catalog):
     frame = {"models": MODELS, "messages": MESSAGES}
     response = client.post(reverse("compare:code"), json.dumps(frame), content_type="application/json")
     assert response.status_code == 302
+
+
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+]
+
+
+def test_the_python_snippet_offers_the_tools_and_prints_each_call(catalog, simulator, tmp_path):
+    code = snippets(MODELS, MESSAGES, {**PARAMS, "tools": TOOLS})["python"]
+    path = tmp_path / "compare.py"
+    path.write_text(code)
+    result = run([sys.executable, str(path)], simulator, tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = sections(result.stdout)
+    assert list(printed) == MODELS
+    # The simulator calls the first tool in every dialect; each snippet prints the call as it streams.
+    for model, text in printed.items():
+        assert text == '[tool call get_weather] {"city": "example"}', (model, text)
+
+
+def test_the_curl_snippet_sends_the_tools_in_each_dialects_shape(catalog, simulator, tmp_path):
+    code = snippets(MODELS, MESSAGES, {**PARAMS, "tools": TOOLS})["curl"]
+    path = tmp_path / "compare.sh"
+    path.write_text(code)
+    result = run(["bash", "-e", str(path)], simulator, tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = sections(result.stdout)
+    assert '"tool_calls"' in printed["gpt-5-mini"] and '"finish_reason":"tool_calls"' in printed["gpt-5-mini"]
+    assert "response.function_call_arguments.delta" in printed["gpt-5-2-codex"]
+    assert "input_json_delta" in printed["claude-haiku-4-5"]
+
+
+def test_the_mastra_and_typescript_snippets_carry_the_tools(catalog):
+    code = snippets(["gpt-5-mini", "claude-haiku-4-5"], MESSAGES, {**PARAMS, "tools": TOOLS})
+    assert 'import { jsonSchema, tool } from "ai";' in code["mastra"]
+    assert '"get_weather": tool({ description: "The weather in a city", inputSchema: jsonSchema({' in code["mastra"]
+    assert 'model: "neon/gpt-5-mini", tools }' in code["mastra"]
+    assert '"input_schema": {' in code["typescript"]
+    assert "input_json_delta" in code["typescript"]

@@ -10,7 +10,7 @@ import pytest
 from gateway import client as gw
 from gateway import pricing
 from gateway import simulator as sim
-from gateway.stream import AnthropicEvents, Finish, ReasoningDelta, TextDelta, Usage, responses_events
+from gateway.stream import AnthropicEvents, Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage, responses_events
 from tests.conftest import TOKEN
 
 BASE = "https://br-winter-pond-aptw82ef-api.ai.c-2.us-east-2.aws.neon.tech"
@@ -287,6 +287,8 @@ async def test_an_anthropic_stream_yields_thinking_then_text_then_merged_usage_a
         ReasoningDelta("ok."),
         TextDelta("Hel"),
         TextDelta("lo"),
+        # The tool_use block's input (its start names no tool here: nothing to pass on for it).
+        ToolCallDelta(2, arguments="{"),
         Usage(MERGED_USAGE),
         Finish("stop"),
     ]

@@ -51,8 +51,8 @@ def index(request):
             "providers": sorted(providers.items()),
             "uncatalogued": uncatalogued,
             "selected": selected,
-            # Runs whose worst case costs more than this ask to confirm first.
-            "confirm_usd": settings.RUN_CONFIRM_USD,
+            # Runs whose worst case costs more than this ask to confirm first (the team's own threshold).
+            "confirm_usd": str(membership.team.confirm_usd() if membership else settings.RUN_CONFIRM_USD),
             "max_image_bytes": settings.RUN_MAX_IMAGE_BYTES,
             "max_image_mb": f"{settings.RUN_MAX_IMAGE_BYTES / 1_048_576:g}",
             "max_images": settings.RUN_MAX_IMAGES,

@@ -1,6 +1,8 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -17,6 +19,16 @@ class Team(models.Model):
     slug = models.SlugField(max_length=150, unique=True)
     personal = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
+    # Compare asks before a run whose worst case costs more than this (USD); empty: the
+    # RUN_CONFIRM_USD setting.
+    run_confirm_usd = models.DecimalField(
+        "confirm runs above (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
 
     objects = TeamQuerySet.as_manager()
 
@@ -25,6 +37,12 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+    def confirm_usd(self) -> Decimal:
+        """The worst-case cost above which Compare asks before a run."""
+        if self.run_confirm_usd is not None:
+            return self.run_confirm_usd
+        return Decimal(str(settings.RUN_CONFIRM_USD))
 
 
 class Membership(models.Model):

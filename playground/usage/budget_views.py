@@ -1,6 +1,7 @@
 """Budgets and the rate-limit setting (owners and admins edit; members see), and the meters
 fragment the Usage and Compare pages load through htmx."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,7 +15,7 @@ from playground.teams.access import get_branch_for_user, get_membership, get_tea
 from playground.teams.current import current_membership
 
 from . import limits
-from .forms import BudgetForm, LimitsForm
+from .forms import BudgetForm, ConfirmForm, LimitsForm
 from .models import Budget, TeamLimits
 
 
@@ -38,6 +39,7 @@ def budgets(request):
     membership = get_membership(request.user, team)
     limits_row = TeamLimits.objects.filter(team=team).first() or TeamLimits(team=team)
     form, limits_form = BudgetForm(team=team), LimitsForm(instance=limits_row)
+    confirm_form = ConfirmForm(instance=team)
     if request.method == "POST":
         if not membership.can_manage:
             raise PermissionDenied("Only owners and admins set budgets.")
@@ -47,6 +49,12 @@ def budgets(request):
                 limits_row.tokens_per_minute = limits_form.cleaned_data["tokens_per_minute"]
                 limits_row.save()
                 messages.success(request, "Rate limit saved.")
+                return redirect(_budgets_url(team))
+        elif request.POST.get("form") == "confirm":
+            confirm_form = ConfirmForm(request.POST, instance=team)
+            if confirm_form.is_valid():
+                team.save(update_fields=["run_confirm_usd"])
+                messages.success(request, "Run confirmation threshold saved.")
                 return redirect(_budgets_url(team))
         else:
             form = BudgetForm(request.POST, team=team)
@@ -66,6 +74,9 @@ def budgets(request):
             "form": form,
             "limits_form": limits_form,
             "tpm_limit": limits_row.tokens_per_minute,
+            "confirm_form": confirm_form,
+            "confirm_usd": team.confirm_usd(),
+            "confirm_default": settings.RUN_CONFIRM_USD,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -1,6 +1,6 @@
 from django import forms
 
-from playground.teams.models import Branch
+from playground.teams.models import Branch, Team
 
 from .models import Budget, TeamLimits
 
@@ -61,3 +61,12 @@ class LimitsForm(forms.ModelForm):
         if not value:
             raise forms.ValidationError("At least 1 token per minute.")
         return value
+
+
+class ConfirmForm(forms.ModelForm):
+    """The team's threshold above which Compare asks before a run (empty: the site's default)."""
+
+    class Meta:
+        model = Team
+        fields = ["run_confirm_usd"]
+        labels = {"run_confirm_usd": "Ask before a run whose worst case costs more than (USD)"}

@@ -171,3 +171,37 @@ def _spend(team, branch, amount):
         completion_tokens=1,
     )
     record(completion)
+
+
+@pytest.mark.django_db
+def test_owners_and_admins_set_the_teams_run_confirmation_threshold_and_compare_uses_it(
+    client, alice, bob, team, settings
+):
+    from tests.conftest import use_team
+
+    settings.RUN_CONFIRM_USD = 0.5
+    data = {"team": team.slug, "form": "confirm", "run_confirm_usd": "2.25"}
+    client.force_login(bob)  # a member
+    assert client.post(reverse("usage:budgets"), data).status_code == 403
+    team.refresh_from_db()
+    assert team.run_confirm_usd is None and team.confirm_usd() == Decimal("0.5")
+
+    client.force_login(alice)
+    use_team(client, team)  # the Compare page reads the team chosen in the top bar
+    compare = client.get(reverse("compare:index"))
+    assert 'data-confirm-usd="0.5"' in compare.content.decode()
+    assert client.post(reverse("usage:budgets"), data).status_code == 302
+    team.refresh_from_db()
+    assert team.run_confirm_usd == Decimal("2.25")
+    page = client.get(reverse("usage:budgets"), {"team": team.slug}).content.decode()
+    assert 'id="run-confirm"' in page and 'value="2.25"' in page
+    compare = client.get(reverse("compare:index"))
+    assert 'data-confirm-usd="2.25"' in compare.content.decode()
+
+    # A negative threshold is refused; an empty one falls back to the setting.
+    response = client.post(reverse("usage:budgets"), {**data, "run_confirm_usd": "-1"})
+    assert response.status_code == 400
+    assert client.post(reverse("usage:budgets"), {**data, "run_confirm_usd": ""}).status_code == 302
+    team.refresh_from_db()
+    assert team.run_confirm_usd is None
+    assert 'data-confirm-usd="0.5"' in client.get(reverse("compare:index")).content.decode()

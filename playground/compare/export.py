@@ -57,6 +57,15 @@ def _fence(text):
     return "`" * max(3, longest + 1)
 
 
+def _content(content) -> str:
+    """A message's text; its images (data: URLs) are named, not inlined."""
+    if isinstance(content, str):
+        return content
+    text = "\n".join(p["text"] for p in content if p.get("type") == "text")
+    images = sum(1 for p in content if p.get("type") == "image_url")
+    return text + (f"\n\n_({images} image{'' if images == 1 else 's'})_" if images else "")
+
+
 def as_markdown(run, completions) -> str:
     data = run_data(run, completions)
     lines = [f"# Run {data['run']}", "", f"- Created: {data['created']}"]
@@ -77,7 +86,7 @@ def as_markdown(run, completions) -> str:
             ]
     lines += ["", "## Messages", ""]
     for message in data["messages"]:
-        lines += [f"**{message['role']}**:", "", message["content"], ""]
+        lines += [f"**{message['role']}**:", "", _content(message["content"]), ""]
     for c in data["completions"]:
         lines += [f"## {c['model']}", ""]
         facts = [c["status"], c["endpoint"]]
@@ -90,7 +99,7 @@ def as_markdown(run, completions) -> str:
         if thread:
             lines += ["<details><summary>Earlier turns</summary>", ""]
             for turn in thread:
-                lines += [f"**{turn['role']}**:", "", turn["content"], ""]
+                lines += [f"**{turn['role']}**:", "", _content(turn["content"]), ""]
             lines += ["</details>", ""]
         if c["reasoning"]:
             fence = _fence(c["reasoning"])

@@ -184,13 +184,9 @@ class Completion(models.Model):
         history = (self.run.threads or {}).get(self.model)
         messages = self.run.messages
         if getattr(self, "text_only", False):
-            # Planned for a model that takes no images (runs.plan_completions): text parts only.
-            messages = [
-                {**m, "content": "\n".join(p["text"] for p in m["content"] if p["type"] == "text")}
-                if isinstance(m["content"], list)
-                else m
-                for m in messages
-            ]
+            # Planned for a model that takes no images (runs.plan_completions): text parts only,
+            # in the earlier turns too.
+            messages, history = _text_parts(messages), _text_parts(history or [])
         if not history:
             return messages
         system = [m for m in messages if m["role"] == "system"]
@@ -349,6 +345,15 @@ class Completion(models.Model):
             return None
         seconds = (self.finished - self.first_token_at).total_seconds()
         return round(self.completion_tokens / seconds, 1) if seconds > 0 else None
+
+
+def _text_parts(messages):
+    return [
+        {**m, "content": "\n".join(p["text"] for p in m["content"] if p["type"] == "text")}
+        if isinstance(m["content"], list)
+        else m
+        for m in messages
+    ]
 
 
 def cost_of(usage, dialect, price, prompt_text, output_text, partial=False):

@@ -123,7 +123,7 @@ def parse_run_frame(frame: dict) -> RunRequest:
         if content.strip() or role != "system":
             clean_messages.append({"role": role, "content": content})
     threads = parse_threads(frame.get("threads"), clean_models)
-    size += sum(len(m["content"].encode()) for turns in threads.values() for m in turns)
+    size += sum(len(text_of(m["content"]).encode()) for turns in threads.values() for m in turns)
     if size > settings.RUN_MAX_MESSAGE_BYTES:
         raise RunError(f"The messages are larger than the limit of {settings.RUN_MAX_MESSAGE_BYTES // 1024} KiB.")
     if not any(m["role"] == "user" and text_of(m["content"]).strip() for m in clean_messages):
@@ -203,8 +203,16 @@ def has_images(messages) -> bool:
     return any(isinstance(m["content"], list) and any(p["type"] == "image_url" for p in m["content"]) for m in messages)
 
 
+# An image of an earlier turn, by reference: the n-th image (from 0) of a run's messages. A
+# follow-up sends these rather than the images again (a frame would carry each image once per
+# model); the run start reads them back from the run, which must be the team's.
+IMAGE_REF_RE = re.compile(r"^run:([0-9a-f-]{36})/(\d{1,2})$")
+
+
 def parse_threads(threads, models) -> dict:
-    """A follow-up's earlier turns per model: {model: [{"role": "user" | "assistant", "content": text}]}.
+    """A follow-up's earlier turns per model: {model: [{"role": "user" | "assistant", "content": ...}]},
+    where a user turn's content is text, or parts: text and images, each image a data: URL or a
+    reference to an image of an earlier run ("run:<run code>/<n>", resolved by `resolve_thread_images`).
 
     Each panel keeps its own thread; a model of the run without one starts fresh."""
     if threads in (None, {}):
@@ -222,12 +230,79 @@ def parse_threads(threads, models) -> dict:
         for turn in turns:
             if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
                 raise RunError(f"A message in the thread of {model} is a user or assistant message.")
-            if not isinstance(turn.get("content"), str):
+            content = turn.get("content")
+            if isinstance(content, list) and turn["role"] == "user":
+                content = parse_thread_parts(content, model)
+            elif not isinstance(content, str):
                 raise RunError(f"A message's content in the thread of {model} must be text.")
-            clean_turns.append({"role": turn["role"], "content": turn["content"]})
+            clean_turns.append({"role": turn["role"], "content": content})
         if clean_turns:
             clean[model] = clean_turns
     return clean
+
+
+def parse_thread_parts(parts, model) -> list:
+    """An earlier user turn's parts: text, and images as references to an earlier run's images
+    (or data: URLs, checked as a new message's are)."""
+    clean = []
+    for part in parts:
+        url = (part.get("image_url") or {}).get("url") if isinstance(part, dict) else None
+        if (
+            isinstance(part, dict)
+            and part.get("type") == "image_url"
+            and isinstance(url, str)
+            and IMAGE_REF_RE.match(url)
+        ):
+            clean.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            try:
+                clean += parse_parts([part], [])
+            except RunError as exc:
+                raise RunError(f"The thread of {model}: {exc}") from None
+    return clean
+
+
+def resolve_thread_images(threads, team_id) -> dict:
+    """The threads with each image reference replaced by the image it names (one query for all
+    the runs named); RunError when one is not an image of this team's runs."""
+    wanted = {
+        IMAGE_REF_RE.match(part["image_url"]["url"]).group(1)
+        for turns in threads.values()
+        for turn in turns
+        if isinstance(turn["content"], list)
+        for part in turn["content"]
+        if part["type"] == "image_url" and IMAGE_REF_RE.match(part["image_url"]["url"])
+    }
+    if not wanted:
+        return threads
+    images = {
+        str(code): [
+            p["image_url"]["url"]
+            for m in messages
+            if isinstance(m["content"], list)
+            for p in m["content"]
+            if p["type"] == "image_url"
+        ]
+        for code, messages in Run.objects.filter(code__in=wanted, team_id=team_id).values_list("code", "messages")
+    }
+
+    def resolve(part):
+        match = IMAGE_REF_RE.match(part["image_url"]["url"]) if part["type"] == "image_url" else None
+        if match is None:
+            return part
+        found = images.get(match.group(1), [])
+        n = int(match.group(2))
+        if n >= len(found):
+            raise RunError("An image of an earlier turn is not in this team's runs any more; start a new conversation.")
+        return {"type": "image_url", "image_url": {"url": found[n]}}
+
+    return {
+        model: [
+            {**turn, "content": [resolve(p) for p in turn["content"]]} if isinstance(turn["content"], list) else turn
+            for turn in turns
+        ]
+        for model, turns in threads.items()
+    }
 
 
 def parse_params(params) -> dict:
@@ -469,7 +544,8 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
         branch=branch,
         messages=request.messages,
         params=request.params,
-        threads=request.threads,
+        # Stored with the images themselves: a retry or an added model reads them from here.
+        threads=resolve_thread_images(request.threads, branch.team_id),
         model_params=request.model_params,
         created=now,
         prompt_version=request.prompt_version,
@@ -499,7 +575,8 @@ def plan_completions(run, branch, model_ids, now, user):
         endpoint, params, thinking, notes = plan_model(models[model_id], model_id, own)
         notes += branch_notes(branch, model_id)
         model = models[model_id]
-        text_only = has_images(run.messages) and (model is None or "image" not in model.input_modalities)
+        images = has_images(run.messages) or has_images((run.threads or {}).get(model_id, ()))
+        text_only = images and (model is None or "image" not in model.input_modalities)
         if text_only:
             why = "it does not take images" if model is not None else "it is not in the catalog"
             notes.append(f"Images left out for {model_id}: {why}; it gets the text only.")

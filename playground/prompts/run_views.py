@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from playground.compare import prefill
 from playground.compare.models import Run
 from playground.compare.rendering import render_markdown
+from playground.compare.runs import text_of
 from playground.compare.schemas import check_tool_calls
 from playground.teams.access import get_membership
 from playground.teams.current import require_current_membership
@@ -90,6 +91,16 @@ def detail(request, code):
         "runs/detail.html",
         {
             "run": run,
+            "sent_messages": [
+                {
+                    "role": m["role"],
+                    "text": text_of(m["content"]),
+                    "images": 0
+                    if isinstance(m["content"], str)
+                    else sum(p["type"] == "image_url" for p in m["content"]),
+                }
+                for m in run.messages
+            ],
             # The tools and the answer's schema are shown whole, apart from the other parameters.
             "params": {k: v for k, v in (run.params or {}).items() if k not in ("tools", "response_schema")},
             "tools": [{**tool, "parameters_json": json.dumps(tool.get("parameters"), indent=2)} for tool in tools],
@@ -122,7 +133,8 @@ def _stash(request, run, **extra):
     prefill.stash(
         request,
         system=system,
-        prompt=turns[-1]["content"] if turns else "",
+        # The text of the last message (its images are not carried into the form).
+        prompt=text_of(turns[-1]["content"]) if turns else "",
         prior=turns[:-1],
         params=run.params,
         models=list(run.completions.order_by("model").values_list("model", flat=True)),

@@ -33,6 +33,7 @@
   // Each model's conversation so far (user and assistant turns), sent with a follow-up.
   let threads = {};
   let sentPrompt = ""; // the user message of the run in view
+  let sentImages = 0; // how many images went with it
   let lastRun = null; // the run in view, also after it ended (retry, add, export)
 
   // ---- model picker -------------------------------------------------------
@@ -195,6 +196,7 @@
     pendingRun = true;
     // A thread keeps the text of a turn; the images went with the turn they were sent in.
     sentPrompt = form.elements.prompt.value;
+    sentImages = images.length;
     blindRun = form.elements.blind.checked && frame.models.length > 1;
     runBtn.disabled = true;
     runBtn.textContent = "Starting…";
@@ -518,7 +520,7 @@
     // Each panel's thread grows by this turn: the message sent and its own answer.
     for (const p of panels.values()) {
       if (p.el.dataset.status !== "done") continue;
-      threads[p.model] = [...(threads[p.model] || []), { role: "user", content: sentPrompt }, { role: "assistant", content: answerText(p) }];
+      threads[p.model] = [...(threads[p.model] || []), sentTurn(), { role: "assistant", content: answerText(p) }];
     }
     if (panels.size) {
       form.elements.prompt.value = "";
@@ -754,7 +756,7 @@
     for (const model of frame.models) {
       const box = picker.querySelector(`input[value="${CSS.escape(model)}"]`);
       const history = (frame.threads && frame.threads[model]) || [];
-      const input = base + history.reduce((n, m) => n + approxTokens(m.content), 0);
+      const input = base + history.reduce((n, m) => n + approxTokens(turnText(m.content)) + 85 * turnImages(m.content), 0);
       tokens = Math.max(tokens, input);
       const cap = Number(box?.dataset.maxOut) || Infinity;
       const output = Math.min(maxTokens + (model.startsWith("claude") ? thinking : 0), cap);
@@ -810,6 +812,21 @@
     return [p.raw, calls].filter(Boolean).join("\n\n");
   }
 
+  // The user turn of the run in view, for the threads: its text and, when it had images,
+  // references to them ("run:<run code>/<n>": the server reads them back from the run, so a
+  // follow-up does not send each image again once per model). Text-only models get the text.
+  function sentTurn() {
+    if (!sentImages) return { role: "user", content: sentPrompt };
+    const refs = Array.from({ length: sentImages }, (_, n) => ({ type: "image_url", image_url: { url: `run:${lastRun}/${n}` } }));
+    return { role: "user", content: [{ type: "text", text: sentPrompt }, ...refs] };
+  }
+  function turnText(content) {
+    return typeof content === "string" ? content : content.filter((part) => part.type === "text").map((part) => part.text).join("\n");
+  }
+  function turnImages(content) {
+    return typeof content === "string" ? 0 : content.filter((part) => part.type === "image_url").length;
+  }
+
   function showHistory(p, turns) {
     if (!turns || !turns.length) return;
     const box = document.createElement("details");
@@ -820,7 +837,8 @@
     for (const turn of turns) {
       const div = document.createElement("div");
       div.className = `turn turn-${turn.role}`;
-      div.textContent = turn.content;
+      const pictures = turnImages(turn.content);
+      div.textContent = turnText(turn.content) + (pictures ? ` [${pictures} image${pictures === 1 ? "" : "s"}]` : "");
       box.append(div);
     }
     p.body.prepend(box);
@@ -900,7 +918,7 @@
       // A retried answer replaces the panel's last turn; an added model starts its thread here.
       const thread = threads[p.model] || [];
       if (p.extends === "retry" && thread.length) thread[thread.length - 1] = { role: "assistant", content: answerText(p) };
-      else threads[p.model] = [{ role: "user", content: sentPrompt }, { role: "assistant", content: answerText(p) }];
+      else threads[p.model] = [sentTurn(), { role: "assistant", content: answerText(p) }];
       p.threaded = true;
     }
     runTools.hidden = false;

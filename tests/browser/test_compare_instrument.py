@@ -258,6 +258,16 @@ def test_an_image_goes_to_a_vision_model_and_a_text_only_model_gets_the_text(log
     assert mini_tokens - llama_tokens == 85
     expect(page.locator("#image-list li")).to_have_count(0)
     page.screenshot(path=artifacts / "compare-image-run.png")
+    # A follow-up: the earlier turn's image goes again to the vision model (by reference), the
+    # text-only model keeps the note.
+    page.fill("#prompt", "And is it round?")
+    page.click("#run-btn")
+    expect(page.locator(".panel[data-model='gpt-5-mini'] .panel-history")).to_contain_text("[1 image]")
+    wait_done(page, 2)
+    expect(llama.locator(".panel-notes")).to_contain_text("Images left out for meta-llama-3-3-70b-instruct")
+    mini_tokens = int(page.locator(".panel[data-model='gpt-5-mini'] .s-tokens").inner_text().split(" / ")[0])
+    llama_tokens = int(llama.locator(".s-tokens").inner_text().split(" / ")[0])
+    assert mini_tokens - llama_tokens == 85
 
 
 def test_per_model_parameters_grey_what_a_model_refuses(logged_in, artifacts):

@@ -116,3 +116,75 @@ async def test_retry_needs_a_run_and_a_model(alice, branch):
     await comm.send_json_to({"type": "retry", "run": "x"})
     assert await comm.receive_json_from(timeout=5) == {"type": "error", "message": "Choose at least one model."}
     await comm.disconnect()
+
+
+async def test_a_follow_up_sends_the_earlier_turns_images_to_the_models_that_take_images(alice, branch, team):
+    from gateway.simulator.text import IMAGE_TOKENS
+    from tests.compare.test_images import image_frame
+
+    comm, _ = await connect(alice)
+    models = ["gpt-5-mini", "gpt-5-2-codex", "meta-llama-3-3-70b-instruct"]
+    await comm.send_json_to(image_frame(branch, models, max_tokens=64))
+    first = await receive_until(comm, lambda f: f["type"] in ("run.done", "error"))
+    assert first[-1]["type"] == "run.done", first[-1]
+    first_run = first[0]["run"]
+    image = (await Run.objects.aget(code=first_run)).messages[0]["content"][1]["image_url"]["url"]
+
+    # The thread refers to the first run's image (the page does not send it again, once per model).
+    turn = [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": f"run:{first_run}/0"}},
+    ]
+    frame = run_frame(branch, models, content="And its colour?")
+    frame["threads"] = {
+        m: [{"role": "user", "content": turn}, {"role": "assistant", "content": "A dot."}] for m in models
+    }
+    await comm.send_json_to(frame)
+    frames = await receive_until(comm, lambda f: f["type"] in ("run.done", "error"))
+    assert frames[-1]["type"] == "run.done", frames[-1]
+    notes = {c["model"]: c["notes"] for c in frames[0]["completions"]}
+    assert any("Images left out for meta-llama-3-3-70b-instruct" in n for n in notes["meta-llama-3-3-70b-instruct"])
+    assert not any("Images left out" in n for n in notes["gpt-5-mini"])
+    run = await Run.objects.aget(code=frames[0]["run"])
+    # Stored with the image itself: a retry or an added model reads it from the run.
+    assert run.threads["gpt-5-mini"][0]["content"][1] == {"type": "image_url", "image_url": {"url": image}}
+    rows = {c.model: c async for c in Completion.objects.filter(run=run)}
+    text_only = rows["meta-llama-3-3-70b-instruct"].prompt_tokens
+    assert rows["gpt-5-mini"].prompt_tokens == text_only + IMAGE_TOKENS
+    assert rows["gpt-5-2-codex"].prompt_tokens == text_only + IMAGE_TOKENS
+
+    # A retry of the follow-up still sends the earlier image.
+    await comm.send_json_to({"type": "retry", "run": str(run.code), "model": "gpt-5-mini"})
+    retried = await receive_until(comm, lambda f: f["type"] in ("completion.done", "completion.error", "error"))
+    assert retried[-1]["type"] == "completion.done", retried[-1]
+    again = await Completion.objects.aget(code=retried[-1]["completion"])
+    assert again.prompt_tokens == rows["gpt-5-mini"].prompt_tokens
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("ref", ["run:{run}/1", "run:00000000-0000-0000-0000-000000000000/0", "run:{run}/x"])
+async def test_an_image_reference_to_no_image_of_the_teams_runs_is_refused(alice, branch, ref):
+    comm, _ = await connect(alice)
+    run, _codes = await finished_run(comm, branch, ["gpt-5-mini"])
+    turn = [{"type": "text", "text": "Look"}, {"type": "image_url", "image_url": {"url": ref.format(run=run)}}]
+    frame = run_frame(branch, ["gpt-5-mini"], content="And?")
+    frame["threads"] = {"gpt-5-mini": [{"role": "user", "content": turn}, {"role": "assistant", "content": "Ok."}]}
+    await comm.send_json_to(frame)
+    error = await comm.receive_json_from(timeout=5)
+    assert error["type"] == "error"
+    if ref.endswith("x"):
+        assert error["message"].startswith("The thread of gpt-5-mini: An image is a data: URL")
+    else:
+        assert (
+            error["message"]
+            == "An image of an earlier turn is not in this team's runs any more; start a new conversation."
+        )
+    await comm.disconnect()
+
+
+def test_a_text_only_model_gets_the_text_of_the_earlier_turns_too():
+    turn = [{"type": "text", "text": "Look"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+    run = Run(messages=[{"role": "user", "content": "And?"}], threads={"m": [{"role": "user", "content": turn}]})
+    completion = Completion(run=run, model="m")
+    completion.text_only = True
+    assert completion.request_messages() == [{"role": "user", "content": "Look"}, {"role": "user", "content": "And?"}]

@@ -82,3 +82,30 @@ async def test_an_image_must_be_a_data_url(alice, branch):
     await comm.send_json_to(frame)
     assert (await comm.receive_json_from(timeout=5))["message"].startswith("An image is a data: URL")
     await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_run_page_and_the_markdown_export_name_the_images_without_inlining_them(alice, branch):
+    from asgiref.sync import sync_to_async
+    from django.test import Client
+    from django.urls import reverse
+
+    comm, _ = await connect(alice)
+    await comm.send_json_to(image_frame(branch, ["gpt-5-mini"], max_tokens=32))
+    frames = await receive_until(comm, lambda f: f["type"] in ("run.done", "error"))
+    await comm.disconnect()
+    run = frames[0]["run"]
+
+    def read():
+        client = Client()
+        client.force_login(alice)
+        return (
+            client.get(reverse("runs:detail", args=[run])),
+            client.get(reverse("compare:export", args=[run, "md"])),
+        )
+
+    page, markdown = await sync_to_async(read)()
+    assert page.status_code == 200 and markdown.status_code == 200
+    assert "What is in this picture?" in page.content.decode() and "1 image" in page.content.decode()
+    assert "What is in this picture?\n\n_(1 image)_" in markdown.content.decode()
+    assert "base64" not in page.content.decode() and "base64" not in markdown.content.decode()

@@ -239,13 +239,12 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
     async def stream_run(self, prepared):
         run, completions = prepared.run, prepared.completions
         run_code = str(run.code)
-        self.outbox.frame(
-            {
-                "type": "run.started",
-                "run": run_code,
-                "completions": [{"id": str(c.code), "model": c.model, "notes": c.notes} for c in completions],
-            }
-        )
+        if prepared.blind:
+            # Ids only: the vote's answer names the model of each (votes.details).
+            started = [{"id": str(c.code)} for c in completions]
+        else:
+            started = [{"id": str(c.code), "model": c.model, "notes": c.notes} for c in completions]
+        self.outbox.frame({"type": "run.started", "run": run_code, "blind": prepared.blind, "completions": started})
         # The rows are written while the streams connect; each stream waits for them
         # only when it ends and writes its own row.
         saved = asyncio.ensure_future(writes.write(runs.save_run, run, completions, what=f"run {run_code}"))

@@ -312,8 +312,24 @@ def redact_row(completion: Completion, token: str) -> None:
     completion.usage_raw = redact.value(completion.usage_raw)
 
 
+# What a blind run's final frames leave out until the vote: what names the model or tells it
+# (its notes, its price and cost, the gateway's words on an error, which may name it).
+BLIND_HIDDEN = ("notes", "price_source", "cost_lines", "cost", "cost_source", "code")
+BLIND_ERROR = "This answer failed; what the gateway said shows after your vote."
+
+
 def final_frame(completion: Completion) -> Frame:
     """The `completion.done` or `completion.error` frame of a finished request."""
+    frame = _final_frame(completion)
+    if getattr(completion, "blind", False):
+        for key in BLIND_HIDDEN:
+            frame.pop(key, None)
+        if "message" in frame:
+            frame["message"] = BLIND_ERROR
+    return frame
+
+
+def _final_frame(completion: Completion) -> Frame:
     cost = None if completion.cost is None else str(completion.cost)
     if completion.status == Completion.Status.ERROR:
         return {

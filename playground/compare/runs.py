@@ -64,6 +64,9 @@ class RunRequest:
     # `run_starting`) and the run repeated ("Run again").
     prompt_version: str | None = None
     rerun_of: str | None = None
+    # Blind: the frames name no model (nor anything that tells one, as notes and costs do)
+    # until the person votes; the vote's answer has them.
+    blind: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class PreparedRun:
     run: Run
     completions: list[Completion]
     gateway: Gateway
+    blind: bool = False
 
 
 def parse_run_frame(frame: dict) -> RunRequest:
@@ -139,6 +143,9 @@ def parse_run_frame(frame: dict) -> RunRequest:
             params["tools"] = schemas.check_tools(frame["tools"])
         except schemas.SchemaProblem as exc:
             raise RunError(str(exc)) from None
+    blind = frame.get("blind", False)
+    if blind not in (None, True, False):
+        raise RunError("blind is true or false.")
     return RunRequest(
         branch,
         clean_models,
@@ -148,6 +155,7 @@ def parse_run_frame(frame: dict) -> RunRequest:
         model_params=parse_model_params(frame.get("model_params"), clean_models),
         prompt_version=_optional_code(frame, "prompt_version"),
         rerun_of=_optional_code(frame, "rerun_of"),
+        blind=bool(blind) and len(clean_models) > 1,
     )
 
 
@@ -560,7 +568,9 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
     for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
         for completion in completions:
             completion.notes = [*completion.notes, *(notes or [])]
-    return PreparedRun(run, completions, Gateway(base_url, branch_token(branch)))
+    for completion in completions:
+        completion.blind = request.blind  # read by the relay's final frame
+    return PreparedRun(run, completions, Gateway(base_url, branch_token(branch)), blind=request.blind)
 
 
 def plan_completions(run, branch, model_ids, now, user):

@@ -78,6 +78,8 @@ def vote(request, code):
             "verdict": cast.verdict,
             "winner": str(cast.winner.code) if cast.winner else None,
             "models": {str(c.code): c.model for c in run.completions.all()},
+            # A blind run's frames named no model and left out what tells one: here it is.
+            "completions": votes.details(run),
         }
     )
 

@@ -63,6 +63,23 @@ def cast_vote(user, run: Run, verdict: str, winner_code: str | None = None) -> V
     return vote
 
 
+def details(run: Run) -> dict:
+    """What a blind run's frames left out, per completion (relay.BLIND_HIDDEN): shown after the vote."""
+    return {
+        str(c.code): {
+            "model": c.model,
+            "notes": c.notes,
+            "cost": None if c.cost is None else str(c.cost),
+            "cost_source": c.cost_source,
+            "price_source": (c.price or {}).get("source"),
+            "cost_lines": c.cost_lines,
+            "code": c.error_code or None,
+            "message": c.error_message or None,
+        }
+        for c in run.completions.all()
+    }
+
+
 @dataclass
 class Row:
     model: str

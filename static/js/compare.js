@@ -190,6 +190,9 @@
     if (estimate.worst > limit && !window.confirm(`The worst case of this run is about ${fmtCost(estimate.worst)} (every model writing its max tokens), above the team's ${fmtCost(limit)}. Run it?`)) {
       return;
     }
+    // Blind: the server's frames then name no model until the vote (nor notes and costs, which tell one).
+    const blind = form.elements.blind.checked && frame.models.length > 1;
+    if (blind) frame.blind = true;
     if (!send(frame)) {
       return showError("Not connected to the server yet; try again in a moment.");
     }
@@ -197,7 +200,7 @@
     // A thread keeps the text of a turn; the images went with the turn they were sent in.
     sentPrompt = form.elements.prompt.value;
     sentImages = images.length;
-    blindRun = form.elements.blind.checked && frame.models.length > 1;
+    blindRun = blind;
     runBtn.disabled = true;
     runBtn.textContent = "Starting…";
   });
@@ -512,16 +515,10 @@
     runEnded();
     summary.hidden = false;
     const n = panels.size;
-    // A total that includes an estimate is an estimate: "~" as on the panels.
-    const estimated = Array.from(panels.values()).some((p) => p.estimated);
-    const cost = frame.cost != null ? `${estimated ? "~" : ""}${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
-    summary.textContent = `${n} model${n === 1 ? "" : "s"} · total cost ${cost}`;
-    summary.dataset.full = summary.textContent;
-    // Each panel's thread grows by this turn: the message sent and its own answer.
-    for (const p of panels.values()) {
-      if (p.el.dataset.status !== "done") continue;
-      threads[p.model] = [...(threads[p.model] || []), sentTurn(), { role: "assistant", content: answerText(p) }];
-    }
+    lastRunDone = frame;
+    summary.textContent = summaryText(frame);
+    // A blind run's panels are threaded once the vote names their models (reveal).
+    if (!blindRun) recordTurn();
     if (panels.size) {
       form.elements.prompt.value = "";
       images = [];
@@ -532,6 +529,22 @@
       showVote();
     }
     afterRun();
+  }
+
+  let lastRunDone = null; // the run.done frame of the run in view
+  function summaryText(frame) {
+    const n = panels.size;
+    // A total that includes an estimate is an estimate: "~" as on the panels.
+    const estimated = Array.from(panels.values()).some((p) => p.estimated);
+    const cost = frame.cost != null ? `${estimated ? "~" : ""}${fmtCost(frame.cost)}${frame.cost_complete === false ? " (some costs unknown)" : ""}` : "unknown";
+    return `${n} model${n === 1 ? "" : "s"} · total cost ${cost}`;
+  }
+  // Each panel's thread grows by this turn: the message sent and its own answer.
+  function recordTurn() {
+    for (const p of panels.values()) {
+      if (p.el.dataset.status !== "done" || p.extends) continue;
+      threads[p.model] = [...(threads[p.model] || []), sentTurn(), { role: "assistant", content: answerText(p) }];
+    }
   }
 
   // ---- markdown while streaming ------------------------------------------------
@@ -1135,7 +1148,7 @@
       voteResult.textContent = `Vote not recorded: ${err.message}`;
       return;
     }
-    reveal(data.models);
+    reveal(data.models, data.completions || {});
     if (winner) winner.el.classList.add("voted-best");
     const verdicts = { tie: "a tie", both_bad: "both bad" };
     voteResult.hidden = false;
@@ -1146,16 +1159,27 @@
     link.textContent = "Leaderboard";
     voteResult.append(link);
   }
-  function reveal(models) {
+  // After the vote: each panel's model, and what a blind run's frames left out (notes, costs, errors).
+  function reveal(models, details) {
+    const wasBlind = blindRun;
     blindRun = false;
     grid.classList.remove("blind");
     for (const p of panels.values()) {
       const model = models[p.id] || p.model;
+      p.model = model;
       p.el.dataset.model = model;
       p.el.querySelector(".panel-model").textContent = `${p.label} · ${model}`;
       p.el.querySelector(".panel-live-model").textContent = `${model}:`;
+      const more = details[p.id];
+      if (!wasBlind || !more) continue;
+      addNotes(p, more.notes || []);
+      setCost(p, more.cost, more.cost_source, more.price_source, more.cost_lines);
+      if (p.stats) p.stats.cost = more.cost != null ? Number(more.cost) : null;
+      const message = p.el.querySelector(".panel-error > div");
+      if (message && more.message) message.textContent = more.message;
     }
-    summary.textContent = summary.dataset.full || "";
+    if (wasBlind) recordTurn();
+    if (lastRunDone) summary.textContent = summaryText(lastRunDone);
     afterRun();
   }
 

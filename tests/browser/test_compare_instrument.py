@@ -35,6 +35,9 @@ def test_a_blind_vote_hides_names_until_the_vote_and_feeds_the_leaderboard(logge
     grid_text = page.locator("#panels").inner_text()
     assert "gpt-5-mini" not in grid_text and "claude-haiku-4-5" not in grid_text
     expect(page.locator(".stat-cost").first).to_be_hidden()
+    # Nor do the frames: the page learns the models (and the costs) from the vote's answer.
+    assert page.evaluate("Array.from(document.querySelectorAll('.panel')).every((p) => !p.dataset.model)")
+    expect(page.locator(".panel .tool-retry").first).to_be_hidden()
     choices = page.locator("#vote-choices button")
     expect(choices).to_have_text(["A", "B", "Tie", "Both bad"])
     page.screenshot(path=artifacts / "compare-blind.png")
@@ -45,6 +48,11 @@ def test_a_blind_vote_hides_names_until_the_vote_and_feeds_the_leaderboard(logge
     winner = names[0].split(" · ")[1]
     expect(panels.first).to_have_class("panel voted-best")
     expect(page.locator(".stat-cost").first).to_be_visible()
+    for i in range(2):
+        expect(panels.nth(i).locator(".s-cost")).to_have_text(re.compile(r"^~?\$0\.\d+"))
+    expect(page.locator("#run-summary")).to_contain_text("2 models · total cost $")
+    # Revealed, each panel's answer becomes its model's thread: a follow-up continues it.
+    expect(page.locator("#thread-state")).to_contain_text("Conversation: 1 turn")
     page.screenshot(path=artifacts / "compare-voted.png")
 
     page.click("#vote-result a")

@@ -106,3 +106,25 @@ def test_an_estimated_request_marks_its_tokens_and_total(client, alice, finish):
     html = client.get(reverse("usage:request", args=[c.code])).content.decode()
     assert '<td class="num">~15</td>' in html and '<td class="num">~22</td>' in html
     assert 'Total</th><td class="num">~$0.000074</td>' in html
+
+
+def test_it_counts_a_messages_images_and_shows_the_tool_calls(client, alice, finish):
+    image = "data:image/png;base64," + "A" * 400
+    logged = finish(
+        output_text="", tool_calls=[{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Oslo"}'}]
+    )
+    run = logged.run
+    run.messages = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": image}}],
+        }
+    ]
+    run.params = {"max_tokens": 64, "tools": [{"name": "get_weather", "parameters": {"type": "object"}}]}
+    run.save()
+    client.force_login(alice)
+    html = client.get(reverse("usage:request", args=[logged.code])).content.decode()
+    assert "What is this?\n[1 image]" in html and image not in html
+    assert "<code>max_tokens=64</code>" in html and "tools=" not in html
+    assert "Tool call <code>get_weather</code>" in html and "{&quot;city&quot;: &quot;Oslo&quot;}" in html
+    assert "No text." not in html

@@ -59,3 +59,20 @@ def ms(value):
 @register.filter
 def rate(value):
     return "—" if value is None else f"{value:.0f}/s"
+
+
+@register.filter
+def message_text(content):
+    """A message's text; its images (data: URLs) are counted, not printed."""
+    if isinstance(content, str):
+        return content
+    parts = [p for p in content or () if isinstance(p, dict)]
+    text = "\n".join(p.get("text", "") for p in parts if p.get("type") == "text")
+    images = sum(1 for p in parts if p.get("type") == "image_url")
+    return text + (f"\n[{images} image{'' if images == 1 else 's'}]" if images else "")
+
+
+@register.filter
+def plain_params(params):
+    """A run's parameters but its tools and answer schema (shown whole on the run's page)."""
+    return [(k, v) for k, v in (params or {}).items() if k not in ("tools", "response_schema")]

@@ -181,7 +181,8 @@ class Completion(models.Model):
     def request_messages(self):
         """What this model is sent: the run's system prompt, this model's own earlier turns
         (a follow-up), then the run's new messages."""
-        history = (self.run.threads or {}).get(self.model)
+        # A thread's images are kept by reference to their run; the run start read them back.
+        history = (getattr(self.run, "resolved_threads", None) or self.run.threads or {}).get(self.model)
         messages = self.run.messages
         if getattr(self, "text_only", False):
             # Planned for a model that takes no images (runs.plan_completions): text parts only,

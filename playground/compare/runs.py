@@ -552,12 +552,14 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
         branch=branch,
         messages=request.messages,
         params=request.params,
-        # Stored with the images themselves: a retry or an added model reads them from here.
-        threads=resolve_thread_images(request.threads, branch.team_id),
+        # Stored as sent, images by reference (an image is kept once, in the run it came with).
+        threads=request.threads,
         model_params=request.model_params,
         created=now,
         prompt_version=request.prompt_version,
     )
+    # What the requests send: the images themselves (Completion.request_messages).
+    run.resolved_threads = resolve_thread_images(run.threads, branch.team_id)
     if request.rerun_of:
         # Only a run of the same team can be repeated (its code is all the client sent).
         run.rerun_of = Run.objects.filter(code=request.rerun_of, team_id=branch.team_id).first()
@@ -622,6 +624,7 @@ def prepare_extension(user, run_code, models) -> PreparedRun:
     except PermissionDenied:
         raise RunError("Viewers cannot start runs on this team's branches.") from None
     base_url = validate_base_url(branch.base_url)
+    run.resolved_threads = resolve_thread_images(run.threads or {}, run.team_id)
     completions = plan_completions(run, branch, models, timezone.now(), user)
     for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
         for completion in completions:

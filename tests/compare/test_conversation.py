@@ -1,5 +1,7 @@
 """Conversations on the Compare socket: follow-ups with each panel's thread, retry, add a model."""
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -146,8 +148,12 @@ async def test_a_follow_up_sends_the_earlier_turns_images_to_the_models_that_tak
     assert any("Images left out for meta-llama-3-3-70b-instruct" in n for n in notes["meta-llama-3-3-70b-instruct"])
     assert not any("Images left out" in n for n in notes["gpt-5-mini"])
     run = await Run.objects.aget(code=frames[0]["run"])
-    # Stored with the image itself: a retry or an added model reads it from the run.
-    assert run.threads["gpt-5-mini"][0]["content"][1] == {"type": "image_url", "image_url": {"url": image}}
+    # Stored by reference (the image is kept once, in its run); a retry reads it back from there.
+    assert run.threads["gpt-5-mini"][0]["content"][1] == {
+        "type": "image_url",
+        "image_url": {"url": f"run:{first_run}/0"},
+    }
+    assert image not in json.dumps(run.threads)
     rows = {c.model: c async for c in Completion.objects.filter(run=run)}
     text_only = rows["meta-llama-3-3-70b-instruct"].prompt_tokens
     assert rows["gpt-5-mini"].prompt_tokens == text_only + IMAGE_TOKENS

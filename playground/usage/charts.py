@@ -5,12 +5,14 @@ The SVGs are shown through <img>: no script runs in them, so pygal's JS is left 
 inline config <script> stripped), and they load nothing from outside.
 """
 
+import hashlib
 import math
 from datetime import timedelta
 from decimal import Decimal
 
 import pygal
-from django.db.models import Count, Sum
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
 from django.utils.dateformat import format as date_format
 from pygal.style import Style
 
@@ -30,6 +32,31 @@ TOKEN_COLORS = (ACCENT, "#8fd1b4")
 WIDTH, HEIGHT = 640, 320
 
 STYLE = {**BASE_STYLE, "opacity": ".92", "opacity_hover": "1"}
+
+
+# A drawn chart is kept until the rows it was drawn from change (see cached_svg); this only
+# bounds how long an unused one stays in the cache.
+CACHE_SECONDS = 24 * 3600
+
+
+def cached_svg(kind, filters, draw):
+    """(SVG text, its version) of chart `kind` for the filters: drawn by `draw(filters)` (pygal
+    costs tens of ms a chart, the query a few) and kept in the cache until its rows change.
+
+    What the rows hold is identified without reading them: every finished request adds 1 to
+    `requests` of one row, so the sum over the filtered rows, their number and their largest id
+    (a rebuild makes new rows) change whenever anything drawn from them does. The cache is
+    shared by every process when REDIS_URL is set (the live pages need it anyway), so a chart
+    is drawn once per change, not once per viewer.
+    """
+    state = filters.rollup().aggregate(requests=Sum("requests"), rows=Count("id"), last=Max("id"))
+    version = f"{filters.cache_key()}:{state['requests']}:{state['rows']}:{state['last']}"
+    key = f"usage-chart:{kind}:{hashlib.sha256(version.encode()).hexdigest()}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = draw(filters)
+        cache.set(key, svg, CACHE_SECONDS)
+    return svg, key.rsplit(":", 1)[1][:32]
 
 
 def days_between(first_day, last_day):

@@ -159,6 +159,13 @@ class UsageFilters:
             qs = qs.filter(started__lt=self.period.end)
         return qs
 
+    def cache_key(self):
+        """What the rollup rows of `rollup()` depend on, for keys of things drawn from them: the
+        team, the whole days and each filter as the database sees it (a branch or a person by id)."""
+        lookups = {key: getattr(value, "pk", value) for key, value in self._lookups().items()}
+        days = f"{self.period.first_day.isoformat()}:{self.period.last_day.isoformat()}"
+        return f"{self.team.pk}:{days}:{sorted(lookups.items())!r}"
+
     def params(self, **extra):
         """The query string's filters (for links and the htmx swap), without empty values."""
         params = {"team": self.team.slug, **self.period.params()}

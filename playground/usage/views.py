@@ -74,8 +74,13 @@ def decode_cursor(value):
         return None
 
 
-def _log_page(filters, cursor):
+def _log_page(filters, cursor, finished=True):
+    """One page of the log after `cursor`. `finished` False: the rollup has no finished request
+    for these filters in the period, so only requests still streaming can match (a few rows of
+    the streaming index), and the log is not searched through the whole period for nothing."""
     qs = filters.log()
+    if not finished:
+        qs = qs.filter(status=Completion.Status.STREAMING)
     if cursor is not None:
         started, pk = cursor
         # Written as a range plus an exclusion rather than `started < x OR (started = x AND
@@ -167,7 +172,7 @@ def index(request):
     filters = UsageFilters(team, request.GET)
     cursor = decode_cursor(request.GET.get("cursor"))
     totals, grand = summary.grouped(filters.rollup(), filters.group)
-    log, has_older = _log_page(filters, cursor)
+    log, has_older = _log_page(filters, cursor, finished=bool(grand["requests"]))
 
     params = filters.params()
     older_url = f"?{urlencode({**params, 'cursor': encode_cursor(log[-1])})}" if has_older else ""
@@ -244,15 +249,27 @@ def _svg(text):
     return HttpResponse(text, content_type="image/svg+xml; charset=utf-8")
 
 
+def _chart(request, kind, draw):
+    """A chart's SVG, from the cache while its rollup rows are unchanged (charts.cached_svg),
+    with an ETag so a browser that has it gets a 304."""
+    f = _filters(request)
+    if f.errors:
+        return _bad_filters(f)
+    svg, version = charts.cached_svg(kind, f, draw)
+    etag = f'"{version}"'
+    response = HttpResponse(status=304) if etag in request.headers.get("If-None-Match", "") else _svg(svg)
+    response["ETag"] = etag
+    return response
+
+
 @login_required
 @require_GET
 @cache_control(private=True, no_cache=True)
 @csp_override(SVG_CSP)
 def spend_chart(request):
-    f = _filters(request)
-    if f.errors:
-        return _bad_filters(f)
-    return _svg(charts.spend_chart(f.team, f.period.first_day, f.period.last_day, f.rollup()))
+    return _chart(
+        request, "spend", lambda f: charts.spend_chart(f.team, f.period.first_day, f.period.last_day, f.rollup())
+    )
 
 
 @login_required
@@ -260,10 +277,9 @@ def spend_chart(request):
 @cache_control(private=True, no_cache=True)
 @csp_override(SVG_CSP)
 def tokens_chart(request):
-    f = _filters(request)
-    if f.errors:
-        return _bad_filters(f)
-    return _svg(charts.tokens_chart(f.team, f.period.first_day, f.period.last_day, f.rollup()))
+    return _chart(
+        request, "tokens", lambda f: charts.tokens_chart(f.team, f.period.first_day, f.period.last_day, f.rollup())
+    )
 
 
 @login_required
@@ -271,10 +287,7 @@ def tokens_chart(request):
 @cache_control(private=True, no_cache=True)
 @csp_override(SVG_CSP)
 def ttft_chart(request):
-    f = _filters(request)
-    if f.errors:
-        return _bad_filters(f)
-    return _svg(charts.ttft_chart(f.period.first_day, f.period.last_day, f.rollup()))
+    return _chart(request, "ttft", lambda f: charts.ttft_chart(f.period.first_day, f.period.last_day, f.rollup()))
 
 
 @login_required
@@ -282,10 +295,7 @@ def ttft_chart(request):
 @cache_control(private=True, no_cache=True)
 @csp_override(SVG_CSP)
 def errors_chart(request):
-    f = _filters(request)
-    if f.errors:
-        return _bad_filters(f)
-    return _svg(charts.errors_chart(f.period.first_day, f.period.last_day, f.rollup()))
+    return _chart(request, "errors", lambda f: charts.errors_chart(f.period.first_day, f.period.last_day, f.rollup()))
 
 
 @login_required

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from playground.teams.models import Team
 from playground.usage import charts
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +144,54 @@ def test_days_between_includes_both_ends():
         date(2026, 2, 28),
         date(2026, 3, 1),
     ]
+
+
+def test_a_chart_is_drawn_once_until_a_request_lands_in_its_rows(client, alice, team, finish, monkeypatch):
+    drawn = []
+    spend_chart = charts.spend_chart
+    monkeypatch.setattr(charts, "spend_chart", lambda *args: drawn.append(args) or spend_chart(*args))
+    finish(model="gpt-5-mini", cost=Decimal("0.0013"))
+    client.force_login(alice)
+    first = client.get(url(SPEND, team)).content.decode()
+    assert client.get(url(SPEND, team)).content.decode() == first
+    assert len(drawn) == 1
+    # Other filters are other rows: drawn for themselves.
+    client.get(url(SPEND, team, model="gpt-5-nano"))
+    assert len(drawn) == 2
+    # A new request in the rows: drawn again, with it.
+    finish(model="claude-sonnet-4-6", cost=Decimal("0.02"))
+    svg = client.get(url(SPEND, team)).content.decode()
+    assert len(drawn) == 3
+    assert "claude-sonnet-4-6" in svg and "claude-sonnet-4-6" not in first
+    # A request of another team changes nothing here.
+    other = finish(model="gpt-5-nano", team=Team.objects.create(name="Other", slug="other"))
+    assert other.team_id != team.pk
+    client.get(url(SPEND, team))
+    assert len(drawn) == 3
+
+
+def test_a_rebuilt_rollup_draws_the_charts_again(client, alice, team, finish, monkeypatch):
+    from playground.usage.rollup import rebuild
+
+    drawn = []
+    tokens_chart = charts.tokens_chart
+    monkeypatch.setattr(charts, "tokens_chart", lambda *args: drawn.append(args) or tokens_chart(*args))
+    finish()
+    client.force_login(alice)
+    client.get(url(TOKENS, team))
+    rebuild()
+    client.get(url(TOKENS, team))
+    assert len(drawn) == 2
+
+
+def test_a_browser_that_has_the_chart_gets_a_304_until_it_changes(client, alice, team, finish):
+    finish()
+    client.force_login(alice)
+    first = client.get(url(SPEND, team))
+    etag = first["ETag"]
+    again = client.get(url(SPEND, team), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    finish()
+    changed = client.get(url(SPEND, team), headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert changed["Content-Type"].startswith("image/svg+xml")

@@ -114,8 +114,8 @@ def test_a_bad_custom_period_is_a_400_with_a_message_and_an_empty_result(client,
 def test_the_log_pages_with_a_cursor_even_through_equal_timestamps(client, alice, finish, monkeypatch):
     monkeypatch.setattr(views, "PAGE_SIZE", 3)
     same = NOW - timedelta(minutes=10)
-    made = [finish(started=same, record_it=False) for _ in range(4)]
-    made += [finish(started=NOW - timedelta(minutes=m), record_it=False) for m in (1, 20, 30)]
+    made = [finish(started=same) for _ in range(4)]
+    made += [finish(started=NOW - timedelta(minutes=m)) for m in (1, 20, 30)]
     expected = sorted(made, key=lambda c: (c.started, c.pk), reverse=True)
     client.force_login(alice)
 
@@ -129,6 +129,35 @@ def test_the_log_pages_with_a_cursor_even_through_equal_timestamps(client, alice
             assert "cursor" in parse_qs(urlsplit(url).query)
     assert [c.pk for c in seen] == [c.pk for c in expected]
     assert pages == 3
+
+
+def test_a_request_still_streaming_shows_though_the_rollup_has_none_yet(client, alice, finish):
+    finish(model="gpt-5-nano", started=NOW - timedelta(hours=2))
+    live = finish(
+        model="gpt-5-mini", started=NOW - timedelta(minutes=1), status=Completion.Status.STREAMING, record_it=False
+    )
+    client.force_login(alice)
+    for query in ({"model": "gpt-5-mini"}, {"status": "streaming"}, {}):
+        response = client.get(URL, query)
+        assert live in response.context["log"], query
+
+
+def test_filters_with_no_finished_request_read_only_the_streaming_rows(client, alice, finish):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    finish(model="gpt-5-nano", started=NOW - timedelta(hours=2))
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, {"model": "gpt-5-mini"})
+    assert response.context["log"] == []
+    log_queries = [q["sql"] for q in queries if 'FROM "compare_completion"' in q["sql"]]
+    # The rollup said there is nothing finished to find: the log is asked for streaming rows only.
+    assert len(log_queries) == 1 and "'streaming'" in log_queries[0]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, {"model": "gpt-5-nano"})
+    assert len(response.context["log"]) == 1
+    assert not any("'streaming'" in q["sql"] for q in queries if 'FROM "compare_completion"' in q["sql"])
 
 
 def test_the_older_link_keeps_the_team_and_period(client, alice, team, finish, monkeypatch):

@@ -99,14 +99,17 @@ def tpm_limit(team):
 def tokens_last_minute(team, now=None):
     """(tokens of the team in the last minute, {model: tokens}), input plus output."""
     now = now or timezone.now()
+    # The last minutes' few rows, summed here: a GROUP BY model in SQL lets SQLite's planner take
+    # the (team, model) index to group, and read every request the team ever made.
     rows = (
         Completion.objects.for_team(team)
         .filter(started__gte=now - LOOKBACK, finished__gte=now - WINDOW)
-        .values("model")
-        .annotate(tokens=Sum("prompt_tokens", default=0) + Sum("completion_tokens", default=0))
+        .values_list("model", "prompt_tokens", "completion_tokens")
         .order_by()
     )
-    per_model = {row["model"]: row["tokens"] or 0 for row in rows}
+    per_model = {}
+    for model, tokens_in, tokens_out in rows:
+        per_model[model] = per_model.get(model, 0) + (tokens_in or 0) + (tokens_out or 0)
     return sum(per_model.values()), per_model
 
 

@@ -261,3 +261,19 @@ def test_a_stopped_request_reads_stopped_in_the_log(client, alice, finish):
 def test_an_empty_period_offers_no_export(client, alice, team):
     client.force_login(alice)
     assert "Export CSV" not in client.get(URL).content.decode()
+
+
+def test_the_totals_write_counts_with_thousands_separators(client, alice, finish):
+    from playground.usage.templatetags.usage_format import count
+
+    assert (count(0), count(999), count(1234), count(12_345_678), count(None)) == (
+        "0",
+        "999",
+        "1,234",
+        "12,345,678",
+        None,
+    )
+    finish(prompt_tokens=1_234_567, completion_tokens=2_000)
+    client.force_login(alice)
+    html = client.get(URL, {"period": "30d", "group": "day"}).content.decode()
+    assert ">1,234,567<" in html and ">2,000<" in html

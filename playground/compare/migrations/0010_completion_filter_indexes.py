@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compare', '0008_run_model_params'),
+        ('compare', '0009_completion_tool_calls'),
         ('teams', '0004_lineage_invitations_audit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

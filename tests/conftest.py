@@ -95,9 +95,13 @@ def empty_cache():
     """Each test starts with an empty cache: rolled-back rows reuse ids, cached values would not."""
     from django.core.cache import cache
 
+    from playground.usage.limits import forget_state
+
     cache.clear()
+    forget_state()
     yield
     cache.clear()
+    forget_state()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from gateway.client import GatewayError
 from . import writes
 from .models import THIS_PROCESS, Completion, ServerProcess
 from .runs import prompt_text
-from .signals import completion_finished
+from .signals import completions_finished
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def mark_interrupted(rows, finished=None):
             if Completion.objects.filter(pk=completion.pk, status=Completion.Status.STREAMING).update(
                 **{name: getattr(completion, name) for name in Completion.RESULT_FIELDS}
             ):
-                completion_finished.send(sender=Completion, completion=completion)
+                completions_finished.send(sender=Completion, completions=[completion])
                 count += 1
     return count
 

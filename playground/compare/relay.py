@@ -24,7 +24,7 @@ from . import lifecycle, schemas, writes
 from .models import Completion
 from .rendering import render_markdown
 from .runs import Gateway, prompt_text
-from .signals import completion_finished
+from .signals import completions_finished
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ async def _settle(completion: Completion, outbox: Outbox, saved: Awaitable[Any] 
                 }
             )
             return
-    await writes.write(_save, completion, what=f"completion {code}")
+    await writes.write_batched(save_finished, completion, what="finished request(s)")
     outbox.frame(final_frame(completion))
 
 
@@ -392,10 +392,12 @@ def _usage_frame(completion: Completion) -> Frame:
     }
 
 
-def _save(completion: Completion) -> None:
+def save_finished(completions: list[Completion]) -> None:
+    """Write finished requests' rows (those that ended together: see writes.write_batched)."""
     # One transaction with the receivers' writes (the rollup): a write retried after a database
     # outage never counts a request twice.
     with transaction.atomic():
-        completion.save(update_fields=Completion.RESULT_FIELDS)
+        for completion in completions:
+            completion.save(update_fields=Completion.RESULT_FIELDS)
         # The usage app keeps its rollup (and live pages, metrics) from this.
-        completion_finished.send(sender=Completion, completion=completion)
+        completions_finished.send(sender=Completion, completions=completions)

@@ -543,8 +543,9 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
         branch = get_branch_for_runner(user, request.branch_code)
     except PermissionDenied:
         raise RunError("Viewers cannot start runs on this team's branches.") from None
-    # Checked again at run time: a host's DNS may have changed since it was saved.
-    base_url = validate_base_url(branch.base_url)
+    # Checked again at run time (settings may have changed since it was saved); its addresses
+    # are checked when the client connects (a host's DNS may have changed too).
+    base_url = validate_base_url(branch.base_url, resolve=False)
     now = timezone.now()
     run = Run(
         team_id=branch.team_id,
@@ -623,7 +624,7 @@ def prepare_extension(user, run_code, models) -> PreparedRun:
         branch = get_branch_for_runner(user, run.branch.code)
     except PermissionDenied:
         raise RunError("Viewers cannot start runs on this team's branches.") from None
-    base_url = validate_base_url(branch.base_url)
+    base_url = validate_base_url(branch.base_url, resolve=False)
     run.resolved_threads = resolve_thread_images(run.threads or {}, run.team_id)
     completions = plan_completions(run, branch, models, timezone.now(), user)
     for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):

@@ -9,6 +9,7 @@ from django.dispatch import Signal
 # limit").
 run_starting = Signal()
 
-# Sent on the database thread after a finished request's row is written, with `completion`.
-# Receivers keep the rollup, tell live Usage pages, count metrics. Called once per request.
-completion_finished = Signal()
+# Sent on the database thread, in the transaction that wrote finished requests' rows, with
+# `completions` (a list: requests that end together are written together). Receivers keep
+# the rollup, tell live Usage pages, count metrics. Each request is in one call only.
+completions_finished = Signal()

@@ -15,6 +15,7 @@ outage starts, one when the queued rows have landed.
 
 import asyncio
 import logging
+import sys
 import time
 from collections import deque
 
@@ -28,7 +29,7 @@ UNREACHABLE = (OperationalError, InterfaceError)
 FIRST_DELAY = 0.25
 MAX_DELAY = 5.0
 
-_queue = deque()  # (function, args, what, queued at)
+_queue = deque()  # (function, args, what, queued at, count)
 _task = None
 _down_since = None
 
@@ -40,10 +41,12 @@ def _attempt(function, args):
     function(*args)
 
 
-async def write(function, *args, what):
+async def write(function, *args, what, count=1):
     """Run `function(*args)` (a database write) now, or queue it while the database is away.
 
-    True when written now, False when queued. Other errors propagate as they are.
+    True when written now, False when queued. Other errors propagate as they are. `count`:
+    how many writes this one stands for (a batch of finished requests), for `pending()` and
+    the log.
     """
     if not _queue:
         try:
@@ -51,14 +54,87 @@ async def write(function, *args, what):
             return True
         except UNREACHABLE as exc:
             _outage(exc)
-    _queue.append((function, args, what, time.monotonic()))
+    _queue.append((function, args, what, time.monotonic(), count))
     _ensure_retrying()
     return False
 
 
+# Requests often end together (a run's panels, many runs under load): their final rows go in
+# one transaction, one rollup update per day and model, one live-page announcement per team.
+BATCH_MAX = 200
+
+
+class _Batch:
+    """Calls of `function(items)`: what arrives while one call is being written goes in the next.
+
+    Nothing waits for a batch to fill: the first item is written at once, alone, and the items
+    that arrive during that write go together in the next call.
+    """
+
+    def __init__(self, function, what):
+        self.function = function
+        self.what = what
+        self.items = []  # (item, future)
+        self.task = None
+
+    async def add(self, item):
+        future = asyncio.get_running_loop().create_future()
+        self.items.append((item, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self):
+        while self.items:
+            taken, self.items = self.items[:BATCH_MAX], self.items[BATCH_MAX:]
+            try:
+                result = await write(
+                    self.function, [item for item, _ in taken], what=f"{len(taken)} {self.what}", count=len(taken)
+                )
+            except Exception:
+                if len(taken) == 1:
+                    _settle(taken[0][1], error=sys.exc_info()[1])
+                    continue
+                # One bad item must not cost the others their rows: each goes again alone.
+                for item, future in taken:
+                    try:
+                        _settle(future, result=await write(self.function, [item], what=self.what))
+                    except Exception as exc:
+                        _settle(future, error=exc)
+                continue
+            for _, future in taken:
+                _settle(future, result=result)
+
+
+def _settle(future, result=None, error=None):
+    if future.done():  # its waiter was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_batches = {}  # (function, event loop) -> _Batch
+
+
+async def write_batched(function, item, *, what):
+    """`write(function, [item, ...])`, with the items of other callers that arrive meanwhile.
+
+    Returns what `write` returned for the batch; raises what it raised for this item alone.
+    """
+    key = (function, asyncio.get_running_loop())
+    batch = _batches.get(key)
+    if batch is None:
+        for stale in [k for k in _batches if k[1].is_closed()]:
+            del _batches[stale]
+        batch = _batches[key] = _Batch(function, what)
+    return await batch.add(item)
+
+
 def pending():
     """How many writes wait for the database."""
-    return len(_queue)
+    return sum(entry[4] for entry in _queue)
 
 
 def _outage(exc):
@@ -86,13 +162,13 @@ async def _retry():
     delay = FIRST_DELAY
     landed = dropped = 0
     while _queue:
-        function, args, what, queued = _queue[0]
+        function, args, what, queued, count = _queue[0]
         try:
             await sync_to_async(_attempt)(function, args)
         except UNREACHABLE:
             if time.monotonic() - queued > settings.RUN_DB_RETRY_SECONDS:
                 _queue.popleft()
-                dropped += 1
+                dropped += count
                 log.error(
                     "Gave up writing %s: the database was unreachable for %.0f s", what, time.monotonic() - queued
                 )
@@ -102,11 +178,11 @@ async def _retry():
             continue
         except Exception:
             _queue.popleft()
-            dropped += 1
+            dropped += count
             log.exception("Could not write %s after the database came back", what)
             continue
         _queue.popleft()
-        landed += 1
+        landed += count
         delay = FIRST_DELAY
     if _down_since is not None:
         log.warning(
@@ -125,6 +201,6 @@ async def drain(within):
     try:
         await asyncio.wait_for(asyncio.shield(_task), within)
     except TimeoutError:
-        log.error("Shutting down with %d row write(s) the database never took", len(_queue))
+        log.error("Shutting down with %d row write(s) the database never took", pending())
         return False
     return True

@@ -49,10 +49,21 @@ def _resolve(host, port):
     return addresses
 
 
-def validate_base_url(url: str) -> str:
+def _literal(host):
+    """[the address] when the host is an IP address, else [] (nothing to look up)."""
+    try:
+        return [ipaddress.ip_address(host.split("%", 1)[0])]
+    except ValueError:
+        return []
+
+
+def validate_base_url(url: str, resolve: bool = True) -> str:
     """The normalised base URL, or ValidationError saying what is wrong with it.
 
     Normalised: scheme and host in lower case, no trailing slash, nothing after the path.
+    `resolve=False` leaves out the DNS lookup (the run path: the gateway client's resolver
+    checks every address it connects to, gateway/transport.py, so a lookup here would only
+    delay the first token).
     """
     url = (url or "").strip()
     if not url:
@@ -89,7 +100,7 @@ def validate_base_url(url: str) -> str:
             code="scheme",
         )
     if not allowed:
-        for ip in _resolve(host, effective_port):
+        for ip in _resolve(host, effective_port) if resolve else _literal(host):
             reason = refusal(ip)
             if reason:
                 raise ValidationError(

@@ -1,15 +1,19 @@
 """Budgets and the rate limit: what a team has spent this month against its budgets, and the
 tokens it used in the last minute against the gateway's tokens-per-minute limit.
 
-Both are read when a run starts (`check_run`, a receiver of compare's `run_starting`) and by
-the meters on the Usage and Compare pages. Spend comes from the daily rollup (one query);
-the last minute from the log's (team, started) index.
+Both are read when a run starts (`check_run`, a receiver of compare's `run_starting`, through
+a short-lived memo per team: see `team_state`) and by the meters on the Usage and Compare
+pages. Spend comes from the daily rollup (one query); the last minute from the log's (team,
+started) index.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -75,13 +79,21 @@ def budget_meters(team, branch=None):
     budgets = list(budgets)
     if not budgets:
         return []
-    spend = {
+    return _meters(team, budgets, month_spend(team))
+
+
+def month_spend(team):
+    """{branch id (None: deleted branches): this month's cost} of a team, from the rollup."""
+    return {
         row["branch"]: row["cost"] or Decimal(0)
         for row in UsageDaily.objects.filter(team=team, day__gte=month_start())
         .values("branch")
         .annotate(cost=Sum("cost"))
         .order_by()
     }
+
+
+def _meters(team, budgets, spend):
     meters = []
     for budget in sorted(budgets, key=lambda b: (b.branch_id is not None, b.branch.name if b.branch else "")):
         if budget.branch_id is None:
@@ -121,11 +133,88 @@ def estimate_run_tokens(run, completions):
     return len(completions) * (prompt + int(output))
 
 
+# --- What a run start reads ---------------------------------------------------------------
+# Runs of a team often start together (a page of panels, a script, a bench): each would read
+# the same budgets, spend, limit and last minute's tokens, four queries before its first
+# token. A run start reads them from this process's memo instead: at most STATE_SECONDS old,
+# with the requests this process finishes added as they are written, and dropped when a budget
+# or limit is saved here. Another process's spend shows within STATE_SECONDS (a hard stop may
+# let a run start that late; runs already started always finish).
+STATE_SECONDS = 2.0
+
+
+@dataclass
+class TeamState:
+    budgets: list[Budget]
+    spend: dict  # branch id -> Decimal, this month (empty without budgets: nothing reads it)
+    limit: int
+    used: int  # tokens, input plus output, of requests finished in the last minute
+    month: object
+    expires: float
+
+
+_states: dict[int, TeamState] = {}
+_states_lock = threading.Lock()
+
+
+def team_state(team) -> TeamState:
+    """The team's budgets, spend, rate limit and last minute's tokens (see above)."""
+    now = time.monotonic()
+    state = _states.get(team.pk)
+    if state is not None and state.expires > now and state.month == month_start():
+        return state
+    budgets = list(Budget.objects.filter(team=team).select_related("branch"))
+    state = TeamState(
+        budgets=budgets,
+        spend=month_spend(team) if budgets else {},
+        limit=tpm_limit(team),
+        used=tokens_last_minute(team)[0],
+        month=month_start(),
+        expires=now + STATE_SECONDS,
+    )
+    with _states_lock:
+        _states[team.pk] = state
+    return state
+
+
+def forget_state(team_id=None):
+    """Drop the memo of one team (a budget or limit changed), or of all (tests)."""
+    with _states_lock:
+        if team_id is None:
+            _states.clear()
+        else:
+            _states.pop(team_id, None)
+
+
+def on_completions_finished(sender, completions, **kwargs):
+    """Receiver of compare's completions_finished: add what was written to the memo, once the
+    transaction commits (a write retried after an outage must not count twice)."""
+    transaction.on_commit(lambda: _add_finished(completions))
+
+
+def _add_finished(completions):
+    with _states_lock:
+        for completion in completions:
+            state = _states.get(completion.team_id)
+            if state is None:
+                continue
+            if completion.cost is not None and state.budgets:
+                state.spend[completion.branch_id] = state.spend.get(completion.branch_id, Decimal(0)) + completion.cost
+            state.used += (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
+
+
+def on_limits_changed(sender, instance, **kwargs):
+    """Receiver of Budget and TeamLimits saves and deletes."""
+    forget_state(instance.team_id)
+
+
 def check_run(sender, run, branch, completions, **kwargs):
     """Receiver of compare's run_starting: refuse a run past a hard-stop budget; note a run
     that may cross the rate limit. Runs already streaming are never touched."""
     team = branch.team
-    for meter in budget_meters(team, branch):
+    state = team_state(team)
+    budgets = [b for b in state.budgets if b.branch_id in (None, branch.pk)]
+    for meter in _meters(team, budgets, state.spend) if budgets else ():
         if meter.stopped:
             metrics.runs_refused("budget")
             raise RunError(
@@ -133,8 +222,7 @@ def check_run(sender, run, branch, completions, **kwargs):
                 f"{money.usd(meter.budget.monthly_usd)} monthly budget, and the budget stops new runs. "
                 "An admin can raise it on the Budgets page; runs already started finish."
             )
-    limit = tpm_limit(team)
-    used, _ = tokens_last_minute(team)
+    limit, used = state.limit, state.used
     planned = estimate_run_tokens(run, completions)
     if used + planned > limit:
         metrics.runs_warned("tpm")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.db import transaction
 from django.http import Http404
 
 from playground.teams.access import get_team_for_user
@@ -23,18 +24,26 @@ def group_name(team_id):
     return f"usage.team.{team_id}"
 
 
-def on_completion_finished(sender, completion, **kwargs):
-    """Receiver of compare's completion_finished (on the database thread): one group send."""
+def on_completions_finished(sender, completions, **kwargs):
+    """Receiver of compare's completions_finished (on the database thread): one group send
+    per team, after the transaction that wrote the rows commits (a page reloading at once
+    must find them)."""
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(
-            group_name(completion.team_id), {"type": "usage.request", "code": str(completion.code)}
-        )
-    except Exception:
-        # A page that does not update live is not worth failing the request's log for.
-        log.warning("could not announce request %s to live usage pages", completion.code, exc_info=True)
+    latest = {}
+    for completion in completions:
+        latest[completion.team_id] = str(completion.code)
+    transaction.on_commit(lambda: _announce(layer, latest))
+
+
+def _announce(layer, latest):
+    for team_id, code in latest.items():
+        try:
+            async_to_sync(layer.group_send)(group_name(team_id), {"type": "usage.request", "code": code})
+        except Exception:
+            # A page that does not update live is not worth failing the request's log for.
+            log.warning("could not announce request %s to live usage pages", code, exc_info=True)
 
 
 class UsageConsumer(AsyncJsonWebsocketConsumer):

@@ -1,4 +1,4 @@
-"""Metrics counted when a request ends (a receiver of completion_finished) and at run start,
+"""Metrics counted when a request ends (a receiver of completions_finished) and at run start,
 and the /metrics view: off unless METRICS_TOKEN (a bearer token) is set or the caller's address
 is in METRICS_ALLOWED_IPS."""
 
@@ -24,8 +24,14 @@ def runs_warned(limit):
     m.runs_warned.labels(limit).inc()
 
 
-def on_completion_finished(sender, completion, **kwargs):
-    """Receiver of compare's completion_finished: a handful of increments per request."""
+def on_completions_finished(sender, completions, **kwargs):
+    """Receiver of compare's completions_finished."""
+    for completion in completions:
+        count(completion)
+
+
+def count(completion):
+    """A handful of increments per request."""
     model = completion.model
     m.requests_finished.labels(model, completion.status).inc()
     # The live record holds its deltas in parts (Completion.plan): their number is the chunks.

@@ -1,7 +1,7 @@
 """The per-day rollup (UsageDaily) the usage pages read instead of the request log.
 
 `record(completion)` is called once per request, when it ends (the compare app sends
-`completion_finished`; this app's receiver calls it). Calling it twice for one request
+`completions_finished`; this app's receiver calls `record_many`). Calling it twice for one request
 counts it twice. `rebuild()` recomputes the rollup from the log (migrations, repairs).
 """
 
@@ -80,10 +80,18 @@ def _key(completion):
 
 def record(completion):
     """Add a finished request to UsageDaily: one UPDATE ... SET x = x + n, or an INSERT."""
-    if completion.status == Completion.Status.STREAMING:
+    record_many([completion])
+
+
+def record_many(completions):
+    """Add finished requests to UsageDaily: one UPDATE (or INSERT) per day, model, branch... of them."""
+    if any(c.status == Completion.Status.STREAMING for c in completions):
         raise ValueError("record() is for finished requests; this one is still streaming")
-    key = _key(completion)
-    amounts = _amounts(completion)
+    for key, amounts in aggregate(completions).items():
+        _add(dict(key), amounts)
+
+
+def _add(key, amounts):
     increments = {name: F(name) + value for name, value in amounts.items() if value}
     for attempt in range(2):
         try:
@@ -142,6 +150,6 @@ def rebuild(completion_model=Completion, usage_model=UsageDaily, batch=2000):
     return len(rows)
 
 
-def on_completion_finished(sender, completion, **kwargs):
-    """Receiver of compare's completion_finished."""
-    record(completion)
+def on_completions_finished(sender, completions, **kwargs):
+    """Receiver of compare's completions_finished."""
+    record_many(completions)

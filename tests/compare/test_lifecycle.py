@@ -255,10 +255,10 @@ async def test_a_relay_that_fails_to_write_its_row_leaves_it_interrupted_not_str
 ):
     from playground.compare import relay
 
-    def broken(completion):
+    def broken(completions):
         raise RuntimeError("a receiver failed")
 
-    monkeypatch.setattr(relay, "_save", broken)
+    monkeypatch.setattr(relay, "save_finished", broken)
     comm, _ = await connect(alice)
     await comm.send_json_to(run_frame(branch, ["gpt-5-mini"]))
     frames = await receive_until(comm, lambda f: f["type"] == "run.done")

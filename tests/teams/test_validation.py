@@ -127,3 +127,17 @@ def test_neon_branch_ids_are_checked():
     for bad in ("winter-pond", "br-", "BR-X", "br-x y", "ep-cool-a1"):
         with pytest.raises(ValidationError):
             validate_neon_branch_id(bad)
+
+
+def test_without_resolving_an_address_in_the_url_is_still_checked(monkeypatch):
+    # The run path skips the DNS lookup (the client's resolver checks each connection), but
+    # an IP address in the URL is never looked up by anyone: it is checked here.
+    def no_dns(*args, **kwargs):
+        raise AssertionError("no DNS lookup at run time")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    with pytest.raises(ValidationError, match="private address"):
+        validate_base_url("https://10.1.2.3", resolve=False)
+    with pytest.raises(ValidationError, match="link-local"):
+        validate_base_url("https://[fe80::1]", resolve=False)
+    assert validate_base_url("https://gateway.example.com/", resolve=False) == "https://gateway.example.com"

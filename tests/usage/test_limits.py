@@ -205,3 +205,64 @@ def test_owners_and_admins_set_the_teams_run_confirmation_threshold_and_compare_
     team.refresh_from_db()
     assert team.run_confirm_usd is None
     assert 'data-confirm-usd="0.5"' in client.get(reverse("compare:index")).content.decode()
+
+
+def _run_check(team, branch, max_tokens=10):
+    """check_run as a run start calls it: the notes, or RunError."""
+    from playground.compare.models import Run
+    from playground.usage.limits import check_run
+
+    run = Run(team=team, branch=branch, messages=[{"role": "user", "content": "hi"}], params={"max_tokens": max_tokens})
+    return check_run(Run, run=run, branch=branch, completions=[Completion(model="gpt-5-mini")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_starts_read_a_memo_that_adds_the_requests_this_process_finishes(team, gw_branch, finish):
+    from playground.compare.relay import save_finished
+    from playground.compare.runs import RunError
+
+    Budget.objects.create(team=team, monthly_usd=Decimal("1"), hard_stop=True)
+    TeamLimits.objects.create(team=team, tokens_per_minute=1000)
+    assert _run_check(team, gw_branch) == []
+    # Finished here (the relay's write): counted at once, without reading the database again.
+    done = finish(record_it=False, status="streaming", cost=None)
+    done.status, done.cost, done.prompt_tokens, done.completion_tokens = "ok", Decimal("0.60"), 500, 450
+    save_finished([done])
+    notes = _run_check(team, gw_branch, max_tokens=100)
+    assert any("950 tokens used in the last minute" in n for n in notes)
+    done = finish(record_it=False, status="streaming", cost=None)
+    done.status, done.cost = "ok", Decimal("0.50")
+    save_finished([done])
+    with pytest.raises(RunError, match=r"\$1.10 of its \$1.00 monthly budget"):
+        _run_check(team, gw_branch)
+
+
+@pytest.mark.django_db
+def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch, monkeypatch):
+    from playground.compare.runs import RunError
+    from playground.usage import limits
+
+    clock = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    Budget.objects.create(team=team, monthly_usd=Decimal("1"), hard_stop=True)
+    assert _run_check(team, gw_branch) == []
+    _spend(team, gw_branch, "2")  # another process's request: the rollup, no signal here
+    assert _run_check(team, gw_branch) == []  # the memo is at most STATE_SECONDS old
+    clock[0] += limits.STATE_SECONDS + 0.01
+    with pytest.raises(RunError, match="monthly budget"):
+        _run_check(team, gw_branch)
+
+
+@pytest.mark.django_db
+def test_a_budget_or_limit_saved_here_applies_to_the_next_run_at_once(team, gw_branch):
+    from playground.compare.runs import RunError
+
+    _spend(team, gw_branch, "2")
+    assert _run_check(team, gw_branch) == []
+    budget = Budget.objects.create(team=team, monthly_usd=Decimal("1"), hard_stop=True)
+    with pytest.raises(RunError):
+        _run_check(team, gw_branch)
+    budget.delete()
+    assert _run_check(team, gw_branch) == []
+    TeamLimits.objects.create(team=team, tokens_per_minute=5)
+    assert any("may cross the rate limit" in n for n in _run_check(team, gw_branch))

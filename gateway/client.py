@@ -13,12 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
-from httpx_sse import EventSource, SSEError
 
 from . import quirks
 from . import stream as events
 from .addresses import parse_allowed_hosts
 from .redact import Redactor, StreamRedactor
+from .sse import SSEParser, is_event_stream
 from .transport import AddressRefusedError, GatewayTransport
 
 NEON_DIALECT_PATHS = {
@@ -609,44 +609,47 @@ async def _raw_stream(client, url, token, body, parse, *, terminal=frozenset(), 
                     response.status_code, "redirect", "The gateway answered with a redirect; check the base URL."
                 )
             yield ResponseInfo(response.status_code, _request_id(response.headers), _rate_limit(response.headers))
-            source = EventSource(response)
-            async for sse in source.aiter_sse():
-                data = sse.data
-                if data == "[DONE]":
-                    done = True
+            if not is_event_stream(response.headers.get("content-type", "")):
+                raise GatewayError(None, "not_a_stream", "The gateway did not answer with an event stream.")
+            parser = SSEParser()
+            async for chunk in response.aiter_bytes():
+                for sse in parser.feed(chunk):
+                    data = sse.data
+                    if data == "[DONE]":
+                        done = True
+                        break
+                    if sse.event == "error":
+                        code, message = _message_from(data)
+                        raise GatewayError(
+                            response.status_code,
+                            code or "stream_error",
+                            message or "The gateway reported an error mid-stream.",
+                        )
+                    if not data:
+                        continue
+                    try:
+                        payload = parse_json(data)
+                    except ValueError:
+                        raise GatewayError(
+                            response.status_code, "malformed_sse", "The gateway sent a malformed event (invalid JSON)."
+                        ) from None
+                    try:
+                        for event in parse(sse.event, payload):
+                            if isinstance(event, events.Finish):
+                                finished = True
+                            yield event
+                    except events.StreamPayloadError as exc:
+                        code, message = _message_from(exc.payload)
+                        raise GatewayError(
+                            response.status_code,
+                            code or "stream_error",
+                            message or "The gateway reported an error mid-stream.",
+                        ) from None
+                    if terminal and events.event_type(sse.event, payload) in terminal:
+                        done = True
+                        break
+                if done:
                     break
-                if sse.event == "error":
-                    code, message = _message_from(data)
-                    raise GatewayError(
-                        response.status_code,
-                        code or "stream_error",
-                        message or "The gateway reported an error mid-stream.",
-                    )
-                if not data:
-                    continue
-                try:
-                    payload = parse_json(data)
-                except ValueError:
-                    raise GatewayError(
-                        response.status_code, "malformed_sse", "The gateway sent a malformed event (invalid JSON)."
-                    ) from None
-                try:
-                    for event in parse(sse.event, payload):
-                        if isinstance(event, events.Finish):
-                            finished = True
-                        yield event
-                except events.StreamPayloadError as exc:
-                    code, message = _message_from(exc.payload)
-                    raise GatewayError(
-                        response.status_code,
-                        code or "stream_error",
-                        message or "The gateway reported an error mid-stream.",
-                    ) from None
-                if terminal and events.event_type(sse.event, payload) in terminal:
-                    done = True
-                    break
-    except SSEError:
-        raise GatewayError(None, "not_a_stream", "The gateway did not answer with an event stream.") from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc) from None
     if not done and not finished:

@@ -156,7 +156,7 @@ RESPONSES_TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplet
 def event_type(event_name: str | None, payload: object) -> str | None:
     """The event's type: its SSE `event:` name, else the payload's own `type`.
 
-    httpx-sse reports an absent `event:` line as "message", the SSE default.
+    An absent `event:` line reads as "" (gateway/sse.py) or as "message", the SSE default.
     """
     if event_name and event_name != "message":
         return event_name

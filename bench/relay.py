@@ -137,11 +137,14 @@ async def relay_run(url, cookie, origin, branch, models, text, ready, go):
             kind = frame["type"]
             if kind == "run.started":
                 names = {c["id"]: c["model"] for c in frame["completions"]}
-            elif kind == "delta" and frame.get("text"):
-                model = names[frame["completion"]]
-                totals[model] = totals.get(model, 0) + len(frame["text"])
-                texts.setdefault(model, []).append(frame["text"])
-                marks.setdefault(model, []).append((now, totals[model]))
+            elif kind in ("delta", "deltas"):
+                for piece in frame["deltas"] if kind == "deltas" else (frame,):
+                    if not piece.get("text"):
+                        continue
+                    model = names[piece["completion"]]
+                    totals[model] = totals.get(model, 0) + len(piece["text"])
+                    texts.setdefault(model, []).append(piece["text"])
+                    marks.setdefault(model, []).append((now, totals[model]))
             elif kind == "completion.error":
                 raise RuntimeError(f"relay error: {frame}")
             elif kind == "error":

@@ -39,8 +39,9 @@ class Outbox:
     """Coalescing, ordered writer to one websocket.
 
     Stream tasks never await the socket: they append text to a per-completion buffer and
-    wake the writer. The writer sends one delta frame per completion with everything
-    buffered, so a burst (or a slow client) costs fewer, larger frames instead of a queue
+    wake the writer. The writer sends everything buffered in one frame: a `delta` frame when
+    one completion has text waiting, a `deltas` frame with one piece per completion when
+    several do. So a burst (or a slow client) costs fewer, larger frames instead of a queue
     of small ones. Control frames (done, error) go out after the deltas buffered before
     them, so a panel's text always precedes its end.
 
@@ -149,23 +150,22 @@ class Outbox:
                 # every delta of a completion whose end is queued is in this batch.
                 pending, self._pending = self._pending, {}
                 ends = len(self._control)
-                for code, (text, reasoning, calls) in pending.items():
-                    if text or reasoning:
-                        frame: Frame = {"type": "delta", "completion": code}
-                        if text:
-                            frame["text"] = "".join(text)
-                        if reasoning:
-                            frame["reasoning"] = "".join(reasoning)
-                        await self._send(frame)
-                    if calls:
-                        for number, (call_id, name, arguments) in calls.items():
-                            call: Frame = {"type": "completion.tool_call", "completion": code, "index": number}
-                            if call_id:
-                                call["id"] = call_id
-                            if name:
-                                call["name"] = name
-                            call["arguments"] = "".join(arguments)
-                            await self._send(call)
+                texts = [(code, parts) for code, parts in pending.items() if parts[0] or parts[1]]
+                if len(texts) == 1:
+                    await self._send({"type": "delta", **_piece(*texts[0])})
+                elif texts:
+                    # Panels of one socket streaming together: their text in one frame (each
+                    # frame costs the same on its way out, whatever it carries).
+                    await self._send({"type": "deltas", "deltas": [_piece(c, p) for c, p in texts]})
+                for code, (_text, _reasoning, calls) in pending.items():
+                    for number, (call_id, name, arguments) in calls.items():
+                        call: Frame = {"type": "completion.tool_call", "completion": code, "index": number}
+                        if call_id:
+                            call["id"] = call_id
+                        if name:
+                            call["name"] = name
+                        call["arguments"] = "".join(arguments)
+                        await self._send(call)
                 for _ in range(ends):
                     if not self._control:  # cleared by an overflow meanwhile
                         break
@@ -181,6 +181,16 @@ class Outbox:
         self._wake.set()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _piece(code: str, parts: tuple) -> Frame:
+    text, reasoning = parts[0], parts[1]
+    piece: Frame = {"completion": code}
+    if text:
+        piece["text"] = "".join(text)
+    if reasoning:
+        piece["reasoning"] = "".join(reasoning)
+    return piece
 
 
 async def relay_completion(

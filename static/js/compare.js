@@ -237,6 +237,7 @@
       case "completion.started": return extension(frame);
       case "delta": return delta(frame);
       case "completion.tool_call": return toolCall(frame);
+      case "deltas": return frame.deltas.forEach(delta);
       case "completion.done": return done(frame);
       case "completion.error": return failed(frame);
       case "completion.notice": return notice(frame);

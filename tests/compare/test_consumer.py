@@ -41,13 +41,21 @@ async def connect(user, origin=ORIGIN):
 
 
 async def receive_until(comm, predicate, wait=10):
-    """Frames up to and including the first that satisfies predicate."""
+    """Frames up to and including the first that satisfies predicate. A `deltas` frame (the
+    text of several panels at once) is read as one `delta` frame per panel."""
     frames = []
     while True:
-        frame = await comm.receive_json_from(timeout=wait)
-        frames.append(frame)
-        if predicate(frame):
-            return frames
+        for frame in expand(await comm.receive_json_from(timeout=wait)):
+            frames.append(frame)
+            if predicate(frame):
+                return frames
+
+
+def expand(frame):
+    """[frame], or a `deltas` frame as the `delta` frames it stands for."""
+    if frame.get("type") == "deltas":
+        return [{"type": "delta", **piece} for piece in frame["deltas"]]
+    return [frame]
 
 
 def run_frame(branch, models, content="Say hello", **params):
@@ -165,7 +173,7 @@ async def test_a_disconnect_right_after_a_stop_still_writes_every_row(alice, bra
         run_frame(branch, ["gpt-5-mini", "gemini-2-5-flash"], "sim:interval_ms=200 sim:chunks=50 tell me a story")
     )
     started = await comm.receive_json_from(timeout=5)
-    assert (await comm.receive_json_from(timeout=5))["type"] == "delta"
+    assert (await comm.receive_json_from(timeout=5))["type"] in ("delta", "deltas")
     await comm.send_json_to({"type": "stop", "run": started["run"]})
     await comm.disconnect()
     rows = await sync_to_async(list)(Completion.objects.all())

@@ -21,7 +21,7 @@ from playground.compare import lifecycle
 from playground.compare.models import THIS_PROCESS, Completion, Run, ServerProcess
 from playground.usage.models import UsageDaily
 from playground.usage.rollup import record
-from tests.compare.test_consumer import connect, receive_until, run_frame
+from tests.compare.test_consumer import connect, expand, receive_until, run_frame
 
 SLOW = "Say hello sim:interval_ms=40 sim:chunks=400"
 
@@ -181,9 +181,9 @@ async def test_the_checkpoint_writes_every_live_answer_in_one_statement(alice, b
     # Both answers have some text and both rows exist.
     seen = {}
     while len(seen) < 2:
-        frame = await comm.receive_json_from(timeout=10)
-        if frame["type"] == "delta" and frame.get("text"):
-            seen[frame["completion"]] = seen.get(frame["completion"], "") + frame["text"]
+        for frame in expand(await comm.receive_json_from(timeout=10)):
+            if frame["type"] == "delta" and frame.get("text"):
+                seen[frame["completion"]] = seen.get(frame["completion"], "") + frame["text"]
     for _ in range(500):
         if await Completion.objects.filter(code__in=codes).acount() == 2:
             break
@@ -220,9 +220,9 @@ async def test_shutdown_writes_live_answers_interrupted_and_closes_the_socket(al
     codes = [c["id"] for c in frames[0]["completions"]]
     received = {}
     while len(received) < 2:
-        frame = await comm.receive_json_from(timeout=10)
-        if frame["type"] == "delta" and frame.get("text"):
-            received[frame["completion"]] = received.get(frame["completion"], "") + frame["text"]
+        for frame in expand(await comm.receive_json_from(timeout=10)):
+            if frame["type"] == "delta" and frame.get("text"):
+                received[frame["completion"]] = received.get(frame["completion"], "") + frame["text"]
 
     await lifecycle.shutdown(grace=5)
 
@@ -231,11 +231,11 @@ async def test_shutdown_writes_live_answers_interrupted_and_closes_the_socket(al
         message = await comm.receive_output(timeout=5)
         if message["type"] == "websocket.close":
             break
-        frame = json.loads(message["text"])
-        if frame["type"] == "delta":
-            received[frame["completion"]] += frame.get("text", "")
-        elif frame["type"] in ("completion.done", "completion.error"):
-            ends[frame["completion"]] = frame
+        for frame in expand(json.loads(message["text"])):
+            if frame["type"] == "delta":
+                received[frame["completion"]] += frame.get("text", "")
+            elif frame["type"] in ("completion.done", "completion.error"):
+                ends[frame["completion"]] = frame
     assert message["code"] == lifecycle.CLOSE_RESTARTING
     assert {f["status"] for f in ends.values()} == {"interrupted"}
     rows = {str(c.code): c async for c in Completion.objects.filter(code__in=codes)}

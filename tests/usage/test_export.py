@@ -220,3 +220,15 @@ async def test_under_asgi_the_csv_streams_through_an_async_iterator(async_client
     await sync_to_async(connections.close_all)()
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == HEADER and len(rows) == 4
+
+
+def test_a_stopped_request_is_stopped_in_the_csv_as_on_the_pages(client, alice, team, finish):
+    finish(status=Completion.Status.CANCELLED, started=timezone.now() - timedelta(minutes=2))
+    finish(status=Completion.Status.ERROR, started=timezone.now() - timedelta(minutes=1))
+    client.force_login(alice)
+    _, rows = download(client, team, status="cancelled")
+    assert [dict(zip(HEADER, row, strict=True))["status"] for row in rows[1:]] == ["stopped"]
+    page = client.get(reverse("usage:index"), {"team": team.slug, "status": "cancelled"}).content.decode()
+    assert "stopped" in page
+    _, rows = download(client, team)
+    assert [dict(zip(HEADER, row, strict=True))["status"] for row in rows[1:]] == ["stopped", "error"]

@@ -91,7 +91,7 @@ def as_markdown(run, completions) -> str:
         lines += [f"## {c['model']}", ""]
         facts = [c["status"], c["endpoint"]]
         if c["cost_usd"] is not None:
-            facts.append(f"{'~' if c['cost_source'] == 'estimated' else ''}${c['cost_usd']}")
+            facts.append(f"{'~' if c['cost_source'] in ('estimated', 'partly_estimated') else ''}${c['cost_usd']}")
         if c["latency_ms"] is not None:
             facts.append(f"{c['latency_ms']} ms")
         lines += [f"_{' · '.join(facts)}_", ""]

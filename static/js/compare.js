@@ -444,7 +444,9 @@
     setStat(p, ".s-speed", frame.tokens_per_s != null ? `${frame.tokens_per_s} tok/s` : "—");
     const u = frame.usage;
     const reasoningNote = u && u.reasoning_tokens ? ` (${u.reasoning_tokens} reasoning)` : "";
-    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens ?? "?"}${reasoningNote}` : estimatedTokens(frame.cost_lines));
+    // Partly estimated (a stopped Anthropic stream): the input as the gateway reported it, the output counted here.
+    const outputMark = frame.cost_source === "partly_estimated" ? "~" : "";
+    setStat(p, ".s-tokens", u ? `${u.prompt_tokens ?? "?"} / ${u.completion_tokens != null ? outputMark : ""}${u.completion_tokens ?? "?"}${reasoningNote}` : estimatedTokens(frame.cost_lines));
     const thinking = p.reasoning.querySelector("pre").textContent;
     if (thinking) {
       const count = u && u.reasoning_tokens ? `${u.reasoning_tokens} tokens` : `~${Math.max(1, Math.round(thinking.length / 4))} tokens, estimated`;
@@ -1227,7 +1229,11 @@
     }
     p.estimated = ESTIMATED.has(source);
     el.textContent = `${p.estimated ? "~" : ""}${fmtCost(cost)}`;
-    const parts = [p.estimated ? "Estimated: the gateway sent no usage, tokens were counted locally." : "Computed from the gateway's usage."];
+    const explained = {
+      estimated: "Estimated: the gateway sent no usage, tokens were counted locally.",
+      partly_estimated: "Partly estimated: input tokens as the gateway reported them, output counted locally.",
+    };
+    const parts = [explained[source] || "Computed from the gateway's usage."];
     for (const line of lines || []) {
       parts.push(`${line.bucket}: ${line.tokens} tokens × $${line.rate}/1M${line.tier ? ` (${line.tier})` : ""}`);
     }

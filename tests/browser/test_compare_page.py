@@ -1,5 +1,7 @@
 """The Compare page in headless Chromium, against the app and the simulator over loopback."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -98,3 +100,32 @@ def test_a_stream_cut_mid_way_keeps_its_text_and_says_so(logged_in):
     expect(panel.locator(".panel-text")).not_to_be_empty()
     # Text arrived before the cut, so it is estimated and charged, and flagged as such.
     expect(panel.locator(".s-cost")).to_contain_text("~$")
+
+
+def test_a_stopped_claude_stream_is_partly_estimated_and_says_so(logged_in):
+    """Anthropic reported the input at message_start, then the stream ended early: the input is
+    exact, the output counted locally, and the panel marks the cost (and, stopped, the output) "~"."""
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose_only(page)
+    page.check("#model-picker input[value='claude-sonnet-4-6']")
+    page.locator("details.advanced summary", has_text="Reasoning").click()
+    page.fill("#thinking_budget", "1024")
+    panel = page.locator(".panel[data-model='claude-sonnet-4-6']")
+    cost = panel.locator(".s-cost")
+    # Cut by the gateway: an error panel, its cost partly estimated.
+    page.fill("#prompt", "Think sim:fault=cut")
+    page.click("#run-btn")
+    expect(panel).to_have_attribute("data-status", "error")
+    expect(cost).to_contain_text("~$")
+    expect(cost).to_have_attribute("title", re.compile("^Partly estimated: input tokens as the gateway reported them"))
+    # Stopped by the person: the tokens say which half is counted here.
+    page.fill("#prompt", "Think sim:interval_ms=150 sim:chunks=80")
+    page.click("#run-btn")
+    expect(panel).to_have_attribute("data-status", "streaming")
+    expect(panel.locator(".panel-text")).not_to_be_empty()
+    page.click("#stop-btn")
+    expect(panel).to_have_attribute("data-status", "stopped")
+    expect(cost).to_contain_text("~$")
+    expect(cost).to_have_attribute("title", re.compile("^Partly estimated: input tokens as the gateway reported them"))
+    expect(panel.locator(".s-tokens")).to_have_text(re.compile(r"^\d+ / ~\d+"))

@@ -223,3 +223,21 @@ def test_the_leaderboard_can_show_the_votes_on_one_prompt_version(client, alice,
     assert [r.model for r in response.context["rows"]] == ["gpt-5-nano", "gpt-5-mini"]
     assert client.get(reverse("compare:leaderboard"), {"prompt_version": "nonsense"}).context["vote_count"] == 0
     assert client.get(reverse("compare:leaderboard")).context["vote_count"] == 6
+
+
+def test_the_markdown_export_marks_an_estimated_or_partly_estimated_cost(client, alice, team):
+    run, completions = make_run(
+        team, alice, ["gpt-5-mini", "claude-sonnet-4-6", "gpt-5-nano"], costs=[Decimal("0.002")] * 3
+    )
+    for completion, source in zip(completions, ["computed", "partly_estimated", "estimated"], strict=True):
+        completion.cost_source = source
+        completion.save()
+    client.force_login(alice)
+    text = client.get(reverse("compare:export", args=[run.code, "md"])).content.decode()
+    facts = {
+        line.split("## ")[1]: text.split(line, 1)[1].strip().splitlines()[0]
+        for line in text.splitlines()
+        if line.startswith("## ") and line[3:] in ("gpt-5-mini", "claude-sonnet-4-6", "gpt-5-nano")
+    }
+    assert "~$" not in facts["gpt-5-mini"]
+    assert "~$0.002" in facts["claude-sonnet-4-6"] and "~$0.002" in facts["gpt-5-nano"]

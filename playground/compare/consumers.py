@@ -247,7 +247,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         self.outbox.frame({"type": "run.started", "run": run_code, "blind": prepared.blind, "completions": started})
         # The rows are written while the streams connect; each stream waits for them
         # only when it ends and writes its own row.
-        saved = asyncio.ensure_future(writes.write(runs.save_run, run, completions, what=f"run {run_code}"))
+        saved = asyncio.ensure_future(writes.write_batched(runs.save_runs, (run, completions), what="new run(s)"))
         codes = set()
         tasks = []
         for completion in completions:

@@ -537,7 +537,7 @@ def close_run_start_connections():
 def _prepare_run(user, request: RunRequest) -> PreparedRun:
     """Everything a run needs before its streams start, read in one hop to the database.
     Nothing is written yet: the rows
-    are saved by `save_run` while the streams connect, so the database never delays the
+    are saved by `save_runs` while the streams connect, so the database never delays the
     first token. Raises Http404, ValidationError or RunError."""
     try:
         branch = get_branch_for_runner(user, request.branch_code)
@@ -642,13 +642,15 @@ def branch_token(branch):
         raise RunError(f"{branch.name}: {exc}") from None
 
 
-def save_run(run, completions):
-    """Write the run and one `streaming` row per model (the rows each request ends on)."""
+def save_runs(started):
+    """Write runs and one `streaming` row per model of each (the rows each request ends on):
+    `started` is [(run, completions)], the runs that started together (writes.write_batched)."""
     with transaction.atomic():
-        run.save()
-        for completion in completions:
-            completion.run = run  # the run now has its primary key
-        Completion.objects.bulk_create(completions)
+        Run.objects.bulk_create([run for run, _ in started])
+        for run, completions in started:
+            for completion in completions:
+                completion.run = run  # the run now has its primary key
+        Completion.objects.bulk_create([c for _, completions in started for c in completions])
 
 
 def prompt_text(messages) -> str:

@@ -1,7 +1,9 @@
 """Row writes that outlive a database outage.
 
 The relay writes a request's rows twice: when the run starts (the run and one `streaming`
-row per model) and when each request ends. `write()` tries once, in the database thread.
+row per model) and when each request ends. `write()` tries once, in the database thread;
+`write_batched()` puts writes that arrive while one is under way into one (runs that start
+together, requests that end together).
 When the database cannot be reached (`OperationalError`, `InterfaceError`), the write is
 queued in memory and the stream carries on: the browser gets its frames, and one task
 retries the queued writes in order, with backoff, until the database answers again, for at

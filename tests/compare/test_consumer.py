@@ -460,10 +460,10 @@ async def test_a_model_the_branch_lists_as_disabled_gets_a_note(alice, branch):
 async def test_a_run_whose_rows_cannot_be_written_says_so_and_ends(alice, branch, monkeypatch):
     from playground.compare import runs
 
-    def broken(run, completions):
+    def broken(started):
         raise RuntimeError("a constraint the rows break")
 
-    monkeypatch.setattr(runs, "save_run", broken)
+    monkeypatch.setattr(runs, "save_runs", broken)
     comm, _ = await connect(alice)
     await comm.send_json_to(run_frame(branch, ["gpt-5-mini"]))
     frames = await receive_until(comm, lambda f: f["type"] == "run.done")

@@ -88,7 +88,7 @@ async def test_an_outage_mid_stream_loses_nothing_and_writes_each_row_once(alice
     assert set(done) == set(codes)
     assert {f["status"] for f in done.values()} == {"ok"}
     assert writes.pending() == 2
-    assert outage.refused >= 2
+    assert outage.refused >= 1  # the two rows may go in one write (writes.write_batched)
     assert await Completion.objects.filter(code__in=codes, status="streaming").acount() == 2
 
     outage.off()

@@ -28,6 +28,7 @@ PROMPT = "Say hello sim:interval_ms=20 sim:chunks=40"
 def outage(monkeypatch):
     """outage.on / outage.off: writes fail as if the database had gone away."""
     execute = utils.CursorWrapper._execute
+    executemany = utils.CursorWrapper._executemany
 
     class Outage:
         down = False
@@ -47,7 +48,14 @@ def outage(monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return execute(self, sql, params, *ignored_wrappers)
 
+    def failing_many(self, sql, param_list, *ignored_wrappers):
+        if state.down and sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            state.refused += 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return executemany(self, sql, param_list, *ignored_wrappers)
+
     monkeypatch.setattr(utils.CursorWrapper, "_execute", failing)
+    monkeypatch.setattr(utils.CursorWrapper, "_executemany", failing_many)
     monkeypatch.setattr(writes, "FIRST_DELAY", 0.05)
     monkeypatch.setattr(writes, "MAX_DELAY", 0.2)
     yield state

@@ -46,36 +46,58 @@ class Redactor:
         return StreamRedactor(self.token)
 
 
+# A piece's end that could begin the token is held back until the next piece shows whether it
+# does, but only from this many characters on: every answer piece ending in "n" (a Neon
+# token's first letter) used to wait for the next one, a whole chunk interval. Shorter ends go
+# out and are remembered, so a token that turns out to begin there is still caught: at most
+# HOLD_FROM - 1 of its first characters are shown ("nt" for a Neon token, the same for every
+# one), then the mask.
+HOLD_FROM = 3
+
+
 class StreamRedactor:
     """Scrubs text that arrives in pieces, where the token may be split across two of them.
 
-    Each piece is scanned once, with what was held back before it. Only a tail of the text
-    that could be the start of the token is held back (at most len(token) - 1 characters,
-    usually none), until the next piece shows whether it is; `flush` releases it at the end.
+    Each piece is scanned once, with what was held back before it and the last characters
+    released. A tail of the text that could be the start of the token is held back (at most
+    len(token) - 1 characters; none when it is shorter than HOLD_FROM) until the next piece
+    shows whether it is; `flush` releases it at the end.
     """
 
-    __slots__ = ("pending", "token")
+    __slots__ = ("lead", "pending", "token")
 
     def __init__(self, token):
         self.token = token or ""
         self.pending = ""
+        self.lead = ""  # the last HOLD_FROM - 1 characters released: a token may begin in them
 
     def feed(self, piece: str) -> str:
         token = self.token
         if not token:
             return piece
-        buffer = self.pending + piece if self.pending else piece
-        if token in buffer:
-            buffer = buffer.replace(token, MASK)
-        keep = self._partial_tail(buffer)
-        if keep:
-            self.pending = buffer[-keep:]
-            return buffer[:-keep]
-        self.pending = ""
-        return buffer
+        lead = self.lead
+        buffer = lead + self.pending + piece
+        out = []
+        done = len(lead)  # what comes before is out already
+        scan = 0  # where the start of a token may begin
+        at = buffer.find(token)
+        while at != -1:
+            end = at + len(token)
+            if at > done:
+                out.append(buffer[done:at])
+            out.append(MASK)  # a token begun in the lead has its first characters out already
+            done = scan = end
+            at = buffer.find(token, end)
+        keep = self._partial_tail(buffer[scan:])
+        held = min(keep, len(buffer) - done) if keep >= HOLD_FROM else 0
+        out.append(buffer[done : len(buffer) - held])
+        self.pending = buffer[len(buffer) - held :]
+        released = "".join(out)
+        self.lead = (lead + released)[-(HOLD_FROM - 1) :]
+        return released
 
     def flush(self) -> str:
-        tail, self.pending = self.pending, ""
+        tail, self.pending, self.lead = self.pending, "", ""
         return tail
 
     def _partial_tail(self, buffer):

@@ -83,12 +83,18 @@ def config_from_env():
 
 
 async def _emit(send, frames, offset, interval, keep_alive=None):
-    """Send content frames `interval` seconds apart, with a keep-alive now and then."""
+    """Send content frames `interval` seconds apart, with a keep-alive now and then.
+
+    On a schedule from the first frame (frame n at n intervals), not a sleep after each: a
+    late timer delays one frame, not every frame after it (bench/relay.py compares the
+    arrival of each chunk read directly and through the relay)."""
     keep_alive = KEEP_ALIVE if keep_alive is None else keep_alive
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     for i, frame in enumerate(frames, offset):
         if i:
             if interval:
-                await asyncio.sleep(interval)
+                await asyncio.sleep(max(0.0, start + (i - offset) * interval - loop.time()))
             if i % KEEP_ALIVE_EVERY == 0:
                 frame = keep_alive + frame
         await send({"type": "http.response.body", "body": frame, "more_body": True})

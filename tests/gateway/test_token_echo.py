@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from gateway import client as gw
-from gateway.redact import MASK, Redactor
+from gateway.redact import HOLD_FROM, MASK, Redactor
 from gateway.stream import Finish, ReasoningDelta, TextDelta, Usage
 from tests.conftest import TOKEN
 from tests.gateway.test_client_stream import SSE, chunk, make, run, run_error, sse_handler, text_of
@@ -148,6 +148,36 @@ def test_the_stream_redactor_holds_back_at_most_the_length_of_the_token_less_one
     assert stream.feed("!") == TOKEN[:-1] + "!"
     assert stream.feed(TOKEN[:3]) == ""
     assert stream.flush() == TOKEN[:3]
+
+
+def test_a_piece_ending_in_the_tokens_first_letters_is_not_held_back():
+    # Answers end pieces in "n" all the time; waiting for the next piece would add a whole
+    # chunk interval to each of them.
+    stream = Redactor(TOKEN).stream()
+    assert stream.feed("the plan") == "the plan"
+    assert stream.feed(" and then a") == " and then a"
+    assert stream.feed(f" {TOKEN[:2]}") == f" {TOKEN[:2]}"
+    # ...and if the token does begin there, the rest of it is still masked.
+    assert stream.feed(TOKEN[2:] + " end") == MASK + " end"
+
+
+def test_however_the_answer_is_cut_the_token_never_shows_beyond_its_first_letters():
+    text = f"say {TOKEN}, then {TOKEN[:7]} and {TOKEN} again"
+    allowed = {text.replace(TOKEN, MASK)}
+    # A piece may end just after one or two of a token's first characters: those show.
+    for first in range(HOLD_FROM):
+        for second in range(HOLD_FROM):
+            allowed.add(
+                f"say {TOKEN[:first]}{MASK}, then {TOKEN[:7]} and {TOKEN[:second]}{MASK} again",
+            )
+    cuts = [[text[i : i + 1] for i in range(len(text))]]  # one character a piece
+    cuts += [[text[:a], text[a:]] for a in range(len(text) + 1)]
+    cuts += [[text[:a], text[a:b], text[b:]] for a in range(0, len(text), 3) for b in range(a, len(text), 5)]
+    for pieces in cuts:
+        stream = Redactor(TOKEN).stream()
+        out = "".join(stream.feed(piece) for piece in pieces) + stream.flush()
+        assert out in allowed, pieces
+        assert TOKEN[HOLD_FROM - 1 :] not in out
 
 
 def test_no_token_scrubs_nothing():

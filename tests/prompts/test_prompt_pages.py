@@ -259,7 +259,7 @@ def make_run(team, user, branch, version, cost="0.001", ttft=100, status="ok", m
     run = Run.objects.create(
         team=team, user=user, branch=branch, messages=[{"role": "user", "content": "q"}], prompt_version=version.code
     )
-    Completion.objects.create(
+    completion = Completion.objects.create(
         run=run,
         team=team,
         user=user,
@@ -273,6 +273,12 @@ def make_run(team, user, branch, version, cost="0.001", ttft=100, status="ok", m
         cost=cost,
         output_text=text,
     )
+    if status != "streaming":
+        # As the relay does when a request ends: the usage pages read the rollup first.
+        from playground.usage.rollup import record
+
+        completion.refresh_from_db()  # the values as stored (the cost a Decimal)
+        record(completion)
     return run
 
 

@@ -17,23 +17,14 @@ ANTHROPIC_MIN_CACHEABLE = 1024  # Anthropic's shortest cacheable prefix (most mo
 ANTHROPIC_PING = sse_event("ping", {"type": "ping"})
 
 
-@functools.lru_cache(maxsize=512)
-def anthropic_frames(model, user_text, count, truncated, with_usage, input_tokens, cache_read, cache_write, thinking):
-    """An Anthropic stream: message_start, a thinking block when asked, a text block, message_delta, message_stop.
+def event(kind, **fields):
+    return sse_event(kind, {"type": kind, **fields})
 
-    Usage is split as Anthropic splits it: input and cache counts in message_start (with
-    output_tokens 1), the final output_tokens in message_delta.
-    """
-    pieces = answer_pieces(normal(model), user_text, count)
-    reasoning = reasoning_text(user_text) if thinking else ""
-    thinking_tokens = len(reasoning.split())
-    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).digest()
-    message_id = "msg_" + digest[:12].hex()
-    signature = base64.b64encode(digest).decode()
 
-    def event(name, **fields):
-        return sse_event(name, {"type": name, **fields})
-
+def message_start(model, message_id, with_usage, input_tokens, cache_read, cache_write):
+    """(usage so far, message, its message_start event and a ping): how every Anthropic stream
+    opens. The usage has the input tokens and one output token (the final count comes in
+    message_delta); the message is also the base of the whole answer sent without streaming."""
     usage = {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": cache_write,
@@ -51,7 +42,24 @@ def anthropic_frames(model, user_text, count, truncated, with_usage, input_token
     }
     if with_usage:
         message["usage"] = usage
-    head = event("message_start", message=message) + ANTHROPIC_PING
+    return usage, message, event("message_start", message=message) + ANTHROPIC_PING
+
+
+@functools.lru_cache(maxsize=512)
+def anthropic_frames(model, user_text, count, truncated, with_usage, input_tokens, cache_read, cache_write, thinking):
+    """An Anthropic stream: message_start, a thinking block when asked, a text block, message_delta, message_stop.
+
+    Usage is split as Anthropic splits it: input and cache counts in message_start (with
+    output_tokens 1), the final output_tokens in message_delta.
+    """
+    pieces = answer_pieces(normal(model), user_text, count)
+    reasoning = reasoning_text(user_text) if thinking else ""
+    thinking_tokens = len(reasoning.split())
+    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).digest()
+    message_id = "msg_" + digest[:12].hex()
+    signature = base64.b64encode(digest).decode()
+
+    usage, message, head = message_start(model, message_id, with_usage, input_tokens, cache_read, cache_write)
     content, blocks = [], []
     if thinking:
         slices = word_slices(reasoning)
@@ -150,27 +158,7 @@ def tool_use_frames(model, user_text, name, pieces, truncated, with_usage, input
     message_id = "msg_" + call_id[6:]
     count = len(pieces)
 
-    def event(kind, **fields):
-        return sse_event(kind, {"type": kind, **fields})
-
-    usage = {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": cache_write,
-        "cache_read_input_tokens": cache_read,
-        "output_tokens": 1,
-    }
-    message = {
-        "id": message_id,
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-    }
-    if with_usage:
-        message["usage"] = usage
-    head = event("message_start", message=message) + ANTHROPIC_PING
+    usage, message, head = message_start(model, message_id, with_usage, input_tokens, cache_read, cache_write)
     opening = event(
         "content_block_start", index=0, content_block={"type": "tool_use", "id": call_id, "name": name, "input": {}}
     )

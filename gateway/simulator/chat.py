@@ -15,19 +15,9 @@ GEMINI_STREAM_OPTIONS_MESSAGE = (
 )
 
 
-@functools.lru_cache(maxsize=512)
-def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0, schema=""):
-    """(role frame, content frames, tail) as bytes.
-
-    usage_mode: "final" (a last chunk with choices: [] and usage, OpenAI's
-    include_usage), "every" (cumulative usage on every chunk, Databricks' llama
-    shape) or "none".
-    """
-    base = normal(model)
-    pieces = schema_pieces(schema, count) if schema else answer_pieces(base, user_text, count)
-    reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
-    reasoning_tokens = len(reasoning.split())
-    chunk_id = "chatcmpl-" + hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()[:24]
+def usage_counter(usage_mode, prompt_tokens, cached, reasoning_tokens):
+    """usage(completion tokens so far) as a chunk carries it: cumulative on every chunk in
+    Databricks' llama shape ("every"), else OpenAI's with its details."""
 
     def usage(completion):
         if usage_mode == "every":
@@ -46,6 +36,14 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
             "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
         }
 
+    return usage
+
+
+def chunk_maker(chunk_id, model, usage_mode, usage):
+    """(chunk, end): chunk(delta, finish_reason, completion tokens so far) is one
+    chat.completion.chunk event; end(finish_reason, completion tokens) the last one, then
+    the usage chunk (choices: []) when usage comes last."""
+
     def chunk(delta, finish_reason=None, completion=0):
         payload = {
             "id": chunk_id,
@@ -60,6 +58,41 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
             payload["usage"] = None  # OpenAI sends null usage on each chunk when include_usage is on
         return sse_data(payload)
 
+    def end(finish_reason, completion):
+        last = chunk({}, finish_reason, completion)
+        if usage_mode == "final":
+            last += sse_data(
+                {
+                    "id": chunk_id,
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage(completion),
+                }
+            )
+        return last
+
+    return chunk, end
+
+
+@functools.lru_cache(maxsize=512)
+def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0, schema=""):
+    """(role frame, content frames, tail) as bytes.
+
+    usage_mode: "final" (a last chunk with choices: [] and usage, OpenAI's
+    include_usage), "every" (cumulative usage on every chunk, Databricks' llama
+    shape) or "none".
+    """
+    base = normal(model)
+    pieces = schema_pieces(schema, count) if schema else answer_pieces(base, user_text, count)
+    reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
+    reasoning_tokens = len(reasoning.split())
+    chunk_id = "chatcmpl-" + hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()[:24]
+
+    usage = usage_counter(usage_mode, prompt_tokens, cached, reasoning_tokens)
+    chunk, end = chunk_maker(chunk_id, model, usage_mode, usage)
+
     role = chunk({"role": "assistant", "content": ""})
     content = []
     for i, piece in enumerate(pieces):
@@ -71,18 +104,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
         else:
             content.append(chunk({"content": piece}, completion=i + 1))
     completion = reasoning_tokens + count
-    tail = chunk({}, finish, completion)
-    if usage_mode == "final":
-        tail += sse_data(
-            {
-                "id": chunk_id,
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [],
-                "usage": usage(completion),
-            }
-        )
+    tail = end(finish, completion)
     return role, tuple(content), tail + b"data: [DONE]\n\n"
 
 
@@ -156,52 +178,15 @@ def tool_call_frames(model, user_text, name, pieces, finish, usage_mode, prompt_
     chunk_id = "chatcmpl-" + call_id[5:]
     count = len(pieces)
 
-    def usage(completion):
-        if usage_mode == "every":
-            return {
-                "completion_tokens": completion,
-                "prompt_tokens": prompt_tokens,
-                "total_tokens": prompt_tokens + completion,
-            }
-        return {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion,
-            "total_tokens": prompt_tokens + completion,
-            "prompt_tokens_details": {"cached_tokens": cached},
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        }
-
-    def chunk(delta, finish_reason=None, completion=0):
-        payload = {
-            "id": chunk_id,
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        }
-        if usage_mode == "every":
-            payload["usage"] = usage(completion)
-        elif usage_mode == "final":
-            payload["usage"] = None
-        return sse_data(payload)
+    usage = usage_counter(usage_mode, prompt_tokens, cached, 0)
+    chunk, end = chunk_maker(chunk_id, model, usage_mode, usage)
 
     role = chunk({"role": "assistant", "content": None})
     opening = {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
     content = [chunk({"tool_calls": [opening]})]
     for i, piece in enumerate(pieces):
         content.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, completion=i + 1))
-    tail = chunk({}, finish, count)
-    if usage_mode == "final":
-        tail += sse_data(
-            {
-                "id": chunk_id,
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [],
-                "usage": usage(count),
-            }
-        )
+    tail = end(finish, count)
     message = {
         "role": "assistant",
         "content": None,

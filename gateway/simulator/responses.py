@@ -13,23 +13,13 @@ from .text import answer_pieces, reasoning_text, schema_pieces, tool_call_id
 RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 
 
-@functools.lru_cache(maxsize=512)
-def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary, schema=""):
-    """A Responses stream: response.created ... response.completed (or .incomplete), sequence-numbered.
-
-    Every model here reasons: a reasoning item always comes first, and its summary is streamed
-    only when the request asked for one (`reasoning.summary`), as OpenAI does.
-    """
-    pieces = schema_pieces(schema, count) if schema else answer_pieces(normal(model), user_text, count)
-    text = "".join(pieces)
-    reasoning = reasoning_text(user_text)
-    reasoning_tokens = len(reasoning.split())
-    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()
-    response_id, reasoning_id, message_id = f"resp_{digest[:24]}", f"rs_{digest[24:40]}", f"msg_{digest[40:56]}"
+def event_makers(response_id, model):
+    """(event, response): event(kind, **fields) numbers each event of one stream in turn;
+    response(status, output, usage, details) is the response object its events carry."""
     sequence = itertools.count()
 
-    def event(name, **fields):
-        return sse_event(name, {"type": name, "sequence_number": next(sequence), **fields})
+    def event(kind, **fields):
+        return sse_event(kind, {"type": kind, "sequence_number": next(sequence), **fields})
 
     def response(status, output, usage=None, details=None):
         return {
@@ -45,6 +35,35 @@ def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tok
             "usage": usage,
         }
 
+    return event, response
+
+
+def usage_of(prompt_tokens, cached, output, reasoning_tokens):
+    """A Responses usage object: the reasoning tokens count in the output tokens."""
+    return {
+        "input_tokens": prompt_tokens,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": output + reasoning_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": prompt_tokens + output + reasoning_tokens,
+    }
+
+
+@functools.lru_cache(maxsize=512)
+def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary, schema=""):
+    """A Responses stream: response.created ... response.completed (or .incomplete), sequence-numbered.
+
+    Every model here reasons: a reasoning item always comes first, and its summary is streamed
+    only when the request asked for one (`reasoning.summary`), as OpenAI does.
+    """
+    pieces = schema_pieces(schema, count) if schema else answer_pieces(normal(model), user_text, count)
+    text = "".join(pieces)
+    reasoning = reasoning_text(user_text)
+    reasoning_tokens = len(reasoning.split())
+    digest = hashlib.sha256(f"{model}\n{user_text}\n{count}".encode()).hexdigest()
+    response_id, reasoning_id, message_id = f"resp_{digest[:24]}", f"rs_{digest[24:40]}", f"msg_{digest[40:56]}"
+    event, response = event_makers(response_id, model)
+
     reasoning_item = {
         "id": reasoning_id,
         "type": "reasoning",
@@ -59,15 +78,7 @@ def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tok
         "content": [part],
     }
     output = [reasoning_item, message_item] if count else [reasoning_item]
-    usage = None
-    if with_usage:
-        usage = {
-            "input_tokens": prompt_tokens,
-            "input_tokens_details": {"cached_tokens": cached},
-            "output_tokens": count + reasoning_tokens,
-            "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-            "total_tokens": prompt_tokens + count + reasoning_tokens,
-        }
+    usage = usage_of(prompt_tokens, cached, count, reasoning_tokens) if with_usage else None
     status = "incomplete" if incomplete else "completed"
     details = {"reason": "max_output_tokens"} if incomplete else None
     final = response(status, output, usage, details)
@@ -183,24 +194,7 @@ def tool_call_frames(model, user_text, name, pieces, incomplete, with_usage, pro
     response_id, item_id = f"resp_{digest}", f"fc_{digest}"
     arguments = "".join(pieces)
     count = len(pieces)
-    sequence = itertools.count()
-
-    def event(kind, **fields):
-        return sse_event(kind, {"type": kind, "sequence_number": next(sequence), **fields})
-
-    def response(status, output, usage=None, details=None):
-        return {
-            "id": response_id,
-            "object": "response",
-            "created_at": 0,
-            "status": status,
-            "error": None,
-            "incomplete_details": details,
-            "model": model,
-            "output": output,
-            "store": False,
-            "usage": usage,
-        }
+    event, response = event_makers(response_id, model)
 
     item = {
         "id": item_id,
@@ -210,15 +204,7 @@ def tool_call_frames(model, user_text, name, pieces, incomplete, with_usage, pro
         "call_id": call_id,
         "name": name,
     }
-    usage = None
-    if with_usage:
-        usage = {
-            "input_tokens": prompt_tokens,
-            "input_tokens_details": {"cached_tokens": cached},
-            "output_tokens": count,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": prompt_tokens + count,
-        }
+    usage = usage_of(prompt_tokens, cached, count, 0) if with_usage else None
     status = "incomplete" if incomplete else "completed"
     final = response(status, [item], usage, {"reason": "max_output_tokens"} if incomplete else None)
     head = event("response.created", response=response("in_progress", [])) + event(

@@ -331,6 +331,10 @@ RUN_CONFIRM_USD = env_float("RUN_CONFIRM_USD", 0.50)
 # and frames the server may have queued or sent without the client acknowledging them.
 WS_MAX_FRAMES_PER_SECOND = env_int("WS_MAX_FRAMES_PER_SECOND", 20)
 WS_MAX_UNACKED_FRAMES = env_int("WS_MAX_UNACKED_FRAMES", 4096)
+# Once a Compare socket's writer has text to send it waits this long (ms), so the chunks of the
+# other panels arriving meanwhile go in the same frame: about half the frames at 150 streams
+# (bench/relay.py), for at most this much latency per chunk. 0 sends at once.
+RELAY_COALESCE_MS = env_float("RELAY_COALESCE_MS", 1.0)
 
 LOGGING = {
     "version": 1,

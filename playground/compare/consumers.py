@@ -154,7 +154,12 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         self.tasks = {}
         self.run_tasks = {}  # run code -> set of completion codes
         self.waiters = set()
-        self.outbox = Outbox(self.send_json, limit=settings.WS_MAX_UNACKED_FRAMES, on_overflow=self.overflowed)
+        self.outbox = Outbox(
+            self.send_json,
+            limit=settings.WS_MAX_UNACKED_FRAMES,
+            on_overflow=self.overflowed,
+            coalesce=settings.RELAY_COALESCE_MS / 1000,
+        )
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):

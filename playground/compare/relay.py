@@ -55,8 +55,12 @@ class Outbox:
         send_json: Callable[[Frame], Awaitable[None]],
         limit: int | None = None,
         on_overflow: Callable[[], None] | None = None,
+        coalesce: float = 0.0,
     ) -> None:
         self._send_json = send_json
+        # Seconds the writer waits once woken, so that the panels' chunks arriving meanwhile
+        # go out in the same frame (each frame costs the same to send, whatever it carries).
+        self.coalesce = coalesce
         # completion code -> [text parts, reasoning parts, tool calls or None (call number -> [id, name, argument parts])]
         self._pending: dict[str, list[Any]] = {}
         self._control: deque[Frame] = deque()
@@ -144,6 +148,8 @@ class Outbox:
     async def _run(self) -> None:
         while not self._closed:
             await self._wake.wait()
+            if self.coalesce:
+                await asyncio.sleep(self.coalesce)
             self._wake.clear()
             while (self._pending or self._control) and self._window_open() and not self._closed:
                 # Take the buffered deltas and the control frames queued so far together:

@@ -169,3 +169,17 @@ async def test_tool_call_pieces_that_arrive_together_go_out_as_one_frame_per_cal
         {"type": "completion.done", "completion": "a"},
         {"type": "completion.tool_call", "completion": "a", "index": 0, "arguments": " "},
     ]
+
+
+async def test_a_writer_that_waits_a_moment_sends_the_panels_chunks_arriving_meanwhile_together():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send, coalesce=0.05)
+    outbox.delta("a", text="first")
+    await asyncio.sleep(0.01)  # within the wait: the other panels' chunks join it
+    outbox.delta("b", text="second")
+    outbox.delta("a", text=" more")
+    await asyncio.sleep(0.1)
+    await outbox.close()
+    assert sock.frames == [
+        {"type": "deltas", "deltas": [{"completion": "a", "text": "first more"}, {"completion": "b", "text": "second"}]}
+    ]

@@ -64,6 +64,9 @@ class Outbox:
         # completion code -> [text parts, reasoning parts, tool calls or None (call number -> [id, name, argument parts])]
         self._pending: dict[str, list[Any]] = {}
         self._control: deque[Frame] = deque()
+        # How many of the control frames at the head of _control were queued while no delta
+        # was waiting (a run.started before its first text): they go out before the deltas.
+        self._leading = 0
         self._wake = asyncio.Event()
         self._closed = False
         self.sent = 0
@@ -85,6 +88,7 @@ class Outbox:
             self.overflowed = True
             self._pending.clear()
             self._control.clear()
+            self._leading = 0
             if self._on_overflow is not None:
                 self._on_overflow()
         return not self.overflowed
@@ -127,6 +131,8 @@ class Outbox:
     def frame(self, frame: Frame) -> None:
         if self.overflowed or self._closed:
             return
+        if not self._pending:
+            self._leading += 1
         self._control.append(frame)
         if self._check():
             self._wake.set()
@@ -156,6 +162,14 @@ class Outbox:
                 # every delta of a completion whose end is queued is in this batch.
                 pending, self._pending = self._pending, {}
                 ends = len(self._control)
+                # Frames queued before any of these deltas go first; the rest (a panel's end
+                # after its text) after them.
+                leading, self._leading = self._leading, 0
+                for _ in range(leading):
+                    if not self._control:  # cleared by an overflow meanwhile
+                        break
+                    await self._send(self._control.popleft())
+                    ends -= 1
                 texts = [(code, parts) for code, parts in pending.items() if parts[0] or parts[1]]
                 if len(texts) == 1:
                     await self._send({"type": "delta", **_piece(*texts[0])})

@@ -183,3 +183,15 @@ async def test_a_writer_that_waits_a_moment_sends_the_panels_chunks_arriving_mea
     assert sock.frames == [
         {"type": "deltas", "deltas": [{"completion": "a", "text": "first more"}, {"completion": "b", "text": "second"}]}
     ]
+
+
+async def test_a_frame_queued_before_any_text_goes_out_before_it_even_while_the_writer_waits():
+    # run.started is queued, and the first chunks arrive while the writer waits for more.
+    sock = SlowSocket()
+    outbox = Outbox(sock.send, coalesce=0.05)
+    outbox.frame({"type": "run.started"})
+    outbox.delta("a", text="x")
+    outbox.frame({"type": "completion.done", "completion": "a"})
+    await asyncio.sleep(0.1)
+    await outbox.close()
+    assert [f["type"] for f in sock.frames] == ["run.started", "delta", "completion.done"]

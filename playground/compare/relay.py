@@ -42,8 +42,9 @@ class Outbox:
     wake the writer. The writer sends everything buffered in one frame: a `delta` frame when
     one completion has text waiting, a `deltas` frame with one piece per completion when
     several do. So a burst (or a slow client) costs fewer, larger frames instead of a queue
-    of small ones. Control frames (done, error) go out after the deltas buffered before
-    them, so a panel's text always precedes its end.
+    of small ones. Control frames go out in their place: one queued before any text waits
+    (run.started comes first), one queued after text (done, error) follows that text, so a
+    panel's text always sits between its start and its end.
 
     Tool calls are buffered the same way, per completion and call: one `completion.tool_call`
     frame per call with the arguments that arrived since the last one (its id and name in

@@ -17,7 +17,6 @@ outage starts, one when the queued rows have landed.
 
 import asyncio
 import logging
-import sys
 import time
 from collections import deque
 
@@ -93,22 +92,22 @@ class _Batch:
                 result = await write(
                     self.function, [item for item, _ in taken], what=f"{len(taken)} {self.what}", count=len(taken)
                 )
-            except Exception:
+            except Exception as exc:
                 if len(taken) == 1:
-                    _settle(taken[0][1], error=sys.exc_info()[1])
+                    _resolve(taken[0][1], error=exc)
                     continue
                 # One bad item must not cost the others their rows: each goes again alone.
                 for item, future in taken:
                     try:
-                        _settle(future, result=await write(self.function, [item], what=self.what))
-                    except Exception as exc:
-                        _settle(future, error=exc)
+                        _resolve(future, result=await write(self.function, [item], what=self.what))
+                    except Exception as alone:
+                        _resolve(future, error=alone)
                 continue
             for _, future in taken:
-                _settle(future, result=result)
+                _resolve(future, result=result)
 
 
-def _settle(future, result=None, error=None):
+def _resolve(future, result=None, error=None):
     if future.done():  # its waiter was cancelled
         return
     if error is not None:

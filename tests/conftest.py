@@ -92,16 +92,23 @@ def allow_the_simulator(request):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty cache: rolled-back rows reuse ids, cached values would not."""
+    """Each test starts with an empty cache and memos: rolled-back rows reuse ids, cached
+    values would not."""
     from django.core.cache import cache
 
+    from playground.teams.access import forget_runners
+    from playground.teams.pricing import clear_overrides_memo
     from playground.usage.limits import forget_state
 
-    cache.clear()
-    forget_state()
+    def forget():
+        cache.clear()
+        forget_state()
+        forget_runners()
+        clear_overrides_memo()
+
+    forget()
     yield
-    cache.clear()
-    forget_state()
+    forget()
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ model's request then streams in its own task, and each Completion row is written
 more when its request ends, whatever happened to it.
 """
 
+import asyncio
 import re
 import threading
 import time
 import uuid
+import weakref
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SynchronousOnlyOperation, ValidationError
 from django.db import close_old_connections, connection, connections, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -24,7 +26,7 @@ from django.utils import timezone
 from gateway import quirks
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
-from playground.teams.access import get_branch_for_runner
+from playground.teams.access import get_branch_for_runner, runner_branch
 from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
 
@@ -497,21 +499,41 @@ def branch_notes(branch, model_id):
     return []
 
 
-# Run starts read on threads of their own. Under Channels every socket's sync code shares
-# one thread (sync_to_async's thread_sensitive default), so a run start used to wait for
-# the session lookups, row writes and rollups of every other socket: added time to first
-# token grew with the number of runs starting together. An in-memory SQLite database (the
-# tests) keeps the shared thread: its connections lock whole tables against each other.
+# A run start that needs the database reads on a thread of its own. Under Channels every
+# socket's sync code shares one thread (sync_to_async's thread_sensitive default), so a run
+# start used to wait for the session lookups, row writes and rollups of every other socket.
+# An in-memory SQLite database (the tests) keeps the shared thread: its connections lock whole
+# tables against each other.
 RUN_START_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="run-start")
+# One cold run start per user at a time: the others wait for it to fill the memos.
+_cold_starts: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
 
 
 async def prepare_run(user, request: RunRequest) -> PreparedRun:
-    """See `_prepare_run`: run on a run-start thread."""
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        return await sync_to_async(_prepare_run)(user, request)
-    return await sync_to_async(_prepared_on_own_thread, thread_sensitive=False, executor=RUN_START_THREADS)(
-        user, request
-    )
+    """See `_prepare_run`. Tried in the event loop first: what it reads (the user's branch and
+    role, the catalog, the team's prices, budgets and limits) is memoised in this process, so
+    a warm run start touches no database, and its requests leave without a thread hop, which
+    under load waits for the GIL behind every other thread. Whatever does need the database
+    raises SynchronousOnlyOperation before its query (Django's guard in async code); the run
+    start, which writes nothing, is then done again on a run-start thread. A user's runs that
+    miss together wait for the first, which fills the memos, then try the loop again."""
+    try:
+        return _prepare_run(user, request)
+    except SynchronousOnlyOperation:
+        pass
+    lock = _cold_starts.get(user.pk)
+    if lock is None:
+        lock = _cold_starts[user.pk] = asyncio.Lock()
+    async with lock:
+        try:
+            return _prepare_run(user, request)
+        except SynchronousOnlyOperation:
+            pass
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            return await sync_to_async(_prepare_run)(user, request)
+        return await sync_to_async(_prepared_on_own_thread, thread_sensitive=False, executor=RUN_START_THREADS)(
+            user, request
+        )
 
 
 def _prepared_on_own_thread(user, request):
@@ -535,12 +557,12 @@ def close_run_start_connections():
 
 
 def _prepare_run(user, request: RunRequest) -> PreparedRun:
-    """Everything a run needs before its streams start, read in one hop to the database.
-    Nothing is written yet: the rows
+    """Everything a run needs before its streams start: from memos when warm, else in one hop
+    to the database (see `prepare_run`). Nothing is written, so it can be repeated: the rows
     are saved by `save_runs` while the streams connect, so the database never delays the
     first token. Raises Http404, ValidationError or RunError."""
     try:
-        branch = get_branch_for_runner(user, request.branch_code)
+        branch = runner_branch(user, request.branch_code)
     except PermissionDenied:
         raise RunError("Viewers cannot start runs on this team's branches.") from None
     # Checked again at run time (settings may have changed since it was saved); its addresses

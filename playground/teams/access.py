@@ -4,8 +4,14 @@ Apps above teams keep the helpers of their own objects next to them (a logged re
 `playground.compare.access`), built on the same membership rule.
 """
 
+import threading
+import time
+import uuid
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
+from django.db.models.signals import post_delete, post_save
 from django.http import Http404
 
 from .models import Branch, Membership, Team
@@ -70,6 +76,48 @@ def _branch_with_role(user, code, allowed):
 def get_branch_for_runner(user, code) -> Branch:
     """A branch the user may send requests through (everyone but viewers)."""
     return _branch_with_role(user, code, lambda m: m.can_run)
+
+
+# --- What a run start reads ---------------------------------------------------------------
+# Every run asks for its branch and the user's role before its first token. A run start reads
+# them from this process's memo (compare/runs.py then needs no database hop at all): entries
+# are dropped here as soon as a membership, branch, team or user is saved or deleted in this
+# process, and are at most RUN_ACCESS_MEMO_SECONDS (settings) old for changes made by another server process (a
+# member removed there can start runs that much longer; what streams is logged as ever).
+# Only grants are kept: a refusal is asked again every time.
+RUNNER_MEMO_MAX = 10_000
+
+_runners: dict[tuple[int, uuid.UUID], tuple[float, Branch]] = {}
+_runners_lock = threading.Lock()
+
+
+def runner_branch(user, code) -> Branch:
+    """`get_branch_for_runner`, from the memo above when the grant is fresh."""
+    try:
+        key = (user.pk, uuid.UUID(str(code)))
+    except (ValueError, TypeError, AttributeError):
+        return get_branch_for_runner(user, code)  # not found, said the usual way
+    now = time.monotonic()
+    hit = _runners.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    branch = get_branch_for_runner(user, code)
+    with _runners_lock:
+        if len(_runners) >= RUNNER_MEMO_MAX:
+            _runners.clear()
+        _runners[key] = (now + settings.RUN_ACCESS_MEMO_SECONDS, branch)
+    return branch
+
+
+def forget_runners(**kwargs):
+    """Drop every memoised grant (anything that decides one changed; tests)."""
+    with _runners_lock:
+        _runners.clear()
+
+
+for _model in (Membership, Branch, Team, settings.AUTH_USER_MODEL):
+    post_save.connect(forget_runners, sender=_model, dispatch_uid=f"teams.forget_runners.save.{_model}")
+    post_delete.connect(forget_runners, sender=_model, dispatch_uid=f"teams.forget_runners.delete.{_model}")
 
 
 def get_branch_for_manager(user, code) -> Branch:

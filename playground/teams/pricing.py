@@ -4,7 +4,9 @@ A snapshot is stored on each request row (Completion.price), so a later change t
 price never reprices past requests.
 """
 
-from django.core.cache import cache
+import threading
+import time
+
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -12,9 +14,6 @@ from django.utils import timezone
 from gateway.pricing import RATE_NAMES
 
 from .models import TeamModelPrice
-
-# A safety net only: saves and deletes clear the cache at once.
-OVERRIDES_TTL = 300
 
 
 def override_snapshot(base: dict | None, override: TeamModelPrice) -> dict:
@@ -41,24 +40,37 @@ def override_snapshot(base: dict | None, override: TeamModelPrice) -> dict:
     return snapshot
 
 
-def _cache_key(team_id):
-    return f"team-model-prices:{team_id}"
+# Every run asks for its team's overrides before its first token (a query costs about a
+# millisecond): they are read from this process's memo, so that a warm run start reads nothing
+# outside the process (compare/runs.py). Saving or deleting an override here drops the team's
+# entry at once; one made by another server process applies there within LOCAL_SECONDS.
+LOCAL_SECONDS = 5.0
+_local: dict[int, tuple[float, dict]] = {}
+_local_lock = threading.Lock()
 
 
 def team_overrides(team_id) -> dict:
-    """{model id: TeamModelPrice} of a team, from the cache (every run asks, before its
-    first token; a query costs about a millisecond). Saving or deleting an override
-    clears it: see `forget_overrides`."""
-    overrides = cache.get(_cache_key(team_id))
-    if overrides is None:
-        overrides = {o.model_id: o for o in TeamModelPrice.objects.filter(team_id=team_id)}
-        cache.set(_cache_key(team_id), overrides, OVERRIDES_TTL)
+    """{model id: TeamModelPrice} of a team (see above)."""
+    now = time.monotonic()
+    hit = _local.get(team_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    overrides = {o.model_id: o for o in TeamModelPrice.objects.filter(team_id=team_id)}
+    with _local_lock:
+        _local[team_id] = (now + LOCAL_SECONDS, overrides)
     return overrides
+
+
+def clear_overrides_memo():
+    """Drop the whole memo (tests: rolled-back rows reuse team ids)."""
+    with _local_lock:
+        _local.clear()
 
 
 @receiver([post_save, post_delete], sender=TeamModelPrice)
 def forget_overrides(sender, instance, **kwargs):
-    cache.delete(_cache_key(instance.team_id))
+    with _local_lock:
+        _local.pop(instance.team_id, None)
 
 
 def price_snapshots(team, models: dict) -> dict:

@@ -1,0 +1,146 @@
+"""A run start reads from this process's memos when warm (no database, no thread hop), and a
+grant, price or limit changed in this process applies to the very next run."""
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.http import Http404
+
+from playground.compare import runs
+from playground.teams import access, pricing
+from playground.teams.models import Branch, Membership, TeamModelPrice
+
+from ..conftest import TOKEN
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def request_for(branch, models=("gpt-5-mini",)):
+    return runs.parse_run_frame(
+        {
+            "type": "run",
+            "branch": str(branch.code),
+            "models": list(models),
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+    )
+
+
+@pytest.fixture
+def hops(monkeypatch):
+    """How many run starts went to a thread (the database)."""
+    count = []
+    real = runs.sync_to_async
+
+    def counting(function, **kwargs):
+        count.append(function.__name__)
+        return real(function, **kwargs)
+
+    monkeypatch.setattr(runs, "sync_to_async", counting)
+    return count
+
+
+async def test_a_warm_run_start_reads_no_database_and_hops_to_no_thread(alice, branch, hops):
+    prepared = await runs.prepare_run(alice, request_for(branch))
+    assert len(hops) == 1  # cold: the memos are filled on a thread
+    again = await runs.prepare_run(alice, request_for(branch, ["gpt-5-mini", "claude-haiku-4-5"]))
+    assert len(hops) == 1
+    assert [c.model for c in again.completions] == ["gpt-5-mini", "claude-haiku-4-5"]
+    assert again.gateway.token == TOKEN and again.run.branch == branch
+    assert prepared.run.code != again.run.code
+    assert again.completions[0].price == prepared.completions[0].price
+
+
+async def test_runs_that_start_cold_together_read_the_database_once(alice, branch, hops):
+    prepared = await asyncio.gather(*(runs.prepare_run(alice, request_for(branch)) for _ in range(6)))
+    assert len(hops) == 1
+    assert len({p.run.code for p in prepared}) == 6
+
+
+async def test_a_removed_member_is_refused_at_once(bob, branch, hops):
+    await runs.prepare_run(bob, request_for(branch))
+    await sync_to_async(Membership.objects.filter(user=bob).delete)()
+    with pytest.raises(Http404):
+        await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_a_member_made_viewer_is_refused_at_once(bob, branch):
+    await runs.prepare_run(bob, request_for(branch))
+    membership = await Membership.objects.aget(user=bob, team=branch.team)
+    membership.role = Membership.Role.VIEWER
+    await membership.asave()
+    with pytest.raises(runs.RunError, match="Viewers cannot start runs"):
+        await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_a_deleted_branch_and_a_new_token_apply_at_once(alice, branch):
+    await runs.prepare_run(alice, request_for(branch))
+    fresh = await Branch.objects.aget(pk=branch.pk)
+    fresh.set_token("nt_live_another_token_000000000000000000")
+    await fresh.asave()
+    prepared = await runs.prepare_run(alice, request_for(branch))
+    assert prepared.gateway.token == "nt_live_another_token_000000000000000000"
+    await fresh.adelete()
+    with pytest.raises(Http404):
+        await runs.prepare_run(alice, request_for(branch))
+
+
+def remove_without_signals(user):
+    """A membership removed as another server process would: this process hears nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM teams_membership WHERE user_id = %s", [user.pk])
+
+
+async def test_a_grant_changed_by_another_process_holds_at_most_the_memo_time(bob, branch, monkeypatch):
+    await runs.prepare_run(bob, request_for(branch))
+    await sync_to_async(remove_without_signals)(bob)
+    await runs.prepare_run(bob, request_for(branch))  # within RUN_ACCESS_MEMO_SECONDS: still granted
+    later = access.time.monotonic() + 5.1
+    monkeypatch.setattr(access.time, "monotonic", lambda: later)
+    with pytest.raises(Http404):
+        await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_no_memo_when_its_time_is_zero(bob, branch, settings):
+    settings.RUN_ACCESS_MEMO_SECONDS = 0
+    await runs.prepare_run(bob, request_for(branch))
+    await sync_to_async(remove_without_signals)(bob)
+    with pytest.raises(Http404):
+        await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_refusals_are_not_memoised(bob, branch):
+    membership = await Membership.objects.aget(user=bob, team=branch.team)
+    membership.role = Membership.Role.VIEWER
+    await membership.asave()
+    with pytest.raises(runs.RunError):
+        await runs.prepare_run(bob, request_for(branch))
+    membership.role = Membership.Role.MEMBER
+    await membership.asave()
+    assert (await runs.prepare_run(bob, request_for(branch))).completions
+
+
+def test_the_memo_never_grows_past_its_bound(alice, branch, monkeypatch):
+    monkeypatch.setattr(access, "RUNNER_MEMO_MAX", 3)
+    for _ in range(10):
+        access.runner_branch(alice, branch.code)
+        access.runner_branch(alice, str(branch.code).upper())  # spellings of one code: one entry
+    assert len(access._runners) == 1
+    other = Branch.objects.create(team=branch.team, name="Other", base_url=branch.base_url, created_by=alice)
+    other.set_token(TOKEN)
+    other.save()
+    for b in [other, branch, other]:
+        access.runner_branch(alice, b.code)
+    assert len(access._runners) <= 3
+
+
+async def test_a_team_price_saved_here_applies_to_the_next_run(alice, branch):
+    before = (await runs.prepare_run(alice, request_for(branch))).completions[0].price
+    await TeamModelPrice.objects.acreate(team_id=branch.team_id, model_id="gpt-5-mini", input=Decimal("9.5"))
+    after = (await runs.prepare_run(alice, request_for(branch))).completions[0].price
+    assert after["input"] == "9.500000" and after["override"] is True
+    assert before["input"] != after["input"]
+    assert pricing.team_overrides(branch.team_id)["gpt-5-mini"].input == Decimal("9.5")

@@ -325,10 +325,10 @@ RUN_MAX_MESSAGE_BYTES = env_int("RUN_MAX_MESSAGE_BYTES", 512 * 1024)
 RUN_MAX_IMAGE_BYTES = env_int("RUN_MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 RUN_MAX_IMAGES = env_int("RUN_MAX_IMAGES", 4)
 RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
-# A run start reads the user's branch and role from this process's memo (teams/access.py): a
-# change made in this process applies at once, one made by another server process within this
-# many seconds. 0: every run asks the database.
-RUN_ACCESS_MEMO_SECONDS = env_float("RUN_ACCESS_MEMO_SECONDS", 5.0)
+# What a run start reads (the user's branch and role, the team's prices, budgets, spend and
+# rate limit) comes from this process's memos: a change made in this process applies at once,
+# one made by another server process within this many seconds. 0: every run asks the database.
+RUN_START_MEMO_SECONDS = env_float("RUN_START_MEMO_SECONDS", 5.0)
 # Compare asks to confirm a run whose worst case (every model writing max tokens) costs more (USD).
 RUN_CONFIRM_USD = env_float("RUN_CONFIRM_USD", 0.50)
 # Limits per Compare socket: frames a client may send per second (a burst of twice that),

@@ -10,7 +10,6 @@ import re
 import threading
 import time
 import uuid
-import weakref
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -505,8 +504,9 @@ def branch_notes(branch, model_id):
 # An in-memory SQLite database (the tests) keeps the shared thread: its connections lock whole
 # tables against each other.
 RUN_START_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="run-start")
-# One cold run start per user at a time: the others wait for it to fill the memos.
-_cold_starts: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
+# A user's cold run start under way (its memos being read on a thread): the user's other runs
+# wait for it, then all go on together.
+_cold_starts: dict[int, asyncio.Event] = {}
 
 
 async def prepare_run(user, request: RunRequest) -> PreparedRun:
@@ -517,23 +517,26 @@ async def prepare_run(user, request: RunRequest) -> PreparedRun:
     raises SynchronousOnlyOperation before its query (Django's guard in async code); the run
     start, which writes nothing, is then done again on a run-start thread. A user's runs that
     miss together wait for the first, which fills the memos, then try the loop again."""
-    try:
-        return _prepare_run(user, request)
-    except SynchronousOnlyOperation:
-        pass
-    lock = _cold_starts.get(user.pk)
-    if lock is None:
-        lock = _cold_starts[user.pk] = asyncio.Lock()
-    async with lock:
+    for _ in range(2):
+        reading = _cold_starts.get(user.pk)
+        if reading is not None:
+            await reading.wait()
         try:
             return _prepare_run(user, request)
         except SynchronousOnlyOperation:
-            pass
+            if user.pk not in _cold_starts:
+                break
+    reading = _cold_starts[user.pk] = asyncio.Event()
+    try:
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             return await sync_to_async(_prepare_run)(user, request)
         return await sync_to_async(_prepared_on_own_thread, thread_sensitive=False, executor=RUN_START_THREADS)(
             user, request
         )
+    finally:
+        reading.set()
+        if _cold_starts.get(user.pk) is reading:
+            del _cold_starts[user.pk]
 
 
 def _prepared_on_own_thread(user, request):

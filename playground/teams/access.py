@@ -82,8 +82,9 @@ def get_branch_for_runner(user, code) -> Branch:
 # Every run asks for its branch and the user's role before its first token. A run start reads
 # them from this process's memo (compare/runs.py then needs no database hop at all): entries
 # are dropped here as soon as a membership, branch, team or user is saved or deleted in this
-# process, and are at most RUN_ACCESS_MEMO_SECONDS (settings) old for changes made by another server process (a
-# member removed there can start runs that much longer; what streams is logged as ever).
+# process, and are at most RUN_START_MEMO_SECONDS (settings) old for changes made by another
+# server process (a member removed there can start runs that much longer; what streams is
+# logged as ever).
 # Only grants are kept: a refusal is asked again every time.
 RUNNER_MEMO_MAX = 10_000
 
@@ -105,7 +106,7 @@ def runner_branch(user, code) -> Branch:
     with _runners_lock:
         if len(_runners) >= RUNNER_MEMO_MAX:
             _runners.clear()
-        _runners[key] = (now + settings.RUN_ACCESS_MEMO_SECONDS, branch)
+        _runners[key] = (now + settings.RUN_START_MEMO_SECONDS, branch)
     return branch
 
 

@@ -7,6 +7,7 @@ price never reprices past requests.
 import threading
 import time
 
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -43,8 +44,7 @@ def override_snapshot(base: dict | None, override: TeamModelPrice) -> dict:
 # Every run asks for its team's overrides before its first token (a query costs about a
 # millisecond): they are read from this process's memo, so that a warm run start reads nothing
 # outside the process (compare/runs.py). Saving or deleting an override here drops the team's
-# entry at once; one made by another server process applies there within LOCAL_SECONDS.
-LOCAL_SECONDS = 5.0
+# entry at once; one made by another server process applies here within RUN_START_MEMO_SECONDS.
 _local: dict[int, tuple[float, dict]] = {}
 _local_lock = threading.Lock()
 
@@ -57,7 +57,7 @@ def team_overrides(team_id) -> dict:
         return hit[1]
     overrides = {o.model_id: o for o in TeamModelPrice.objects.filter(team_id=team_id)}
     with _local_lock:
-        _local[team_id] = (now + LOCAL_SECONDS, overrides)
+        _local[team_id] = (now + settings.RUN_START_MEMO_SECONDS, overrides)
     return overrides
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -136,11 +137,10 @@ def estimate_run_tokens(run, completions):
 # --- What a run start reads ---------------------------------------------------------------
 # Runs of a team often start together (a page of panels, a script, a bench): each would read
 # the same budgets, spend, limit and last minute's tokens, four queries before its first
-# token. A run start reads them from this process's memo instead: at most STATE_SECONDS old,
-# with the requests this process finishes added as they are written, and dropped when a budget
-# or limit is saved here. Another process's spend shows within STATE_SECONDS (a hard stop may
-# let a run start that late; runs already started always finish).
-STATE_SECONDS = 2.0
+# token. A run start reads them from this process's memo instead: at most
+# RUN_START_MEMO_SECONDS (settings) old, with the requests this process finishes added as they
+# are written, and dropped when a budget or limit is saved here. Another process's spend shows
+# within that time (a hard stop may let a run start that late; runs already started finish).
 
 
 @dataclass
@@ -170,7 +170,7 @@ def team_state(team) -> TeamState:
         limit=tpm_limit(team),
         used=tokens_last_minute(team)[0],
         month=month_start(),
-        expires=now + STATE_SECONDS,
+        expires=now + settings.RUN_START_MEMO_SECONDS,
     )
     with _states_lock:
         _states[team.pk] = state

@@ -97,7 +97,7 @@ def remove_without_signals(user):
 async def test_a_grant_changed_by_another_process_holds_at_most_the_memo_time(bob, branch, monkeypatch):
     await runs.prepare_run(bob, request_for(branch))
     await sync_to_async(remove_without_signals)(bob)
-    await runs.prepare_run(bob, request_for(branch))  # within RUN_ACCESS_MEMO_SECONDS: still granted
+    await runs.prepare_run(bob, request_for(branch))  # within RUN_START_MEMO_SECONDS: still granted
     later = access.time.monotonic() + 5.1
     monkeypatch.setattr(access.time, "monotonic", lambda: later)
     with pytest.raises(Http404):
@@ -105,7 +105,7 @@ async def test_a_grant_changed_by_another_process_holds_at_most_the_memo_time(bo
 
 
 async def test_no_memo_when_its_time_is_zero(bob, branch, settings):
-    settings.RUN_ACCESS_MEMO_SECONDS = 0
+    settings.RUN_START_MEMO_SECONDS = 0
     await runs.prepare_run(bob, request_for(branch))
     await sync_to_async(remove_without_signals)(bob)
     with pytest.raises(Http404):

@@ -238,7 +238,7 @@ def test_run_starts_read_a_memo_that_adds_the_requests_this_process_finishes(tea
 
 
 @pytest.mark.django_db
-def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch, monkeypatch):
+def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch, monkeypatch, settings):
     from playground.compare.runs import RunError
     from playground.usage import limits
 
@@ -247,8 +247,8 @@ def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch,
     Budget.objects.create(team=team, monthly_usd=Decimal("1"), hard_stop=True)
     assert _run_check(team, gw_branch) == []
     _spend(team, gw_branch, "2")  # another process's request: the rollup, no signal here
-    assert _run_check(team, gw_branch) == []  # the memo is at most STATE_SECONDS old
-    clock[0] += limits.STATE_SECONDS + 0.01
+    assert _run_check(team, gw_branch) == []  # the memo is at most RUN_START_MEMO_SECONDS old
+    clock[0] += settings.RUN_START_MEMO_SECONDS + 0.01
     with pytest.raises(RunError, match="monthly budget"):
         _run_check(team, gw_branch)
 

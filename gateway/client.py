@@ -106,6 +106,33 @@ def resolve_urls(base_url: str) -> GatewayURLs:
     )
 
 
+class _NoCookies(httpx.Cookies):
+    """An empty jar that stays empty: what a response sets is dropped unread."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class GatewayClient(httpx.AsyncClient):
+    """httpx's AsyncClient without a cookie jar. One pooled client serves every team's
+    branches, and branches of different teams may share one gateway host: a cookie one
+    team's gateway answer sets must never travel with another team's request. (It also
+    spares a urllib request shim per response.) The aiohttp pool underneath keeps none
+    either (`gateway.transport`)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        if cookies:
+            raise TypeError("The gateway client keeps no cookies.")
+
+
 def make_client(
     *,
     connect_timeout=10.0,
@@ -128,7 +155,7 @@ def make_client(
             allowed=_allowed(allowed_hosts),
             resolver=resolver,
         )
-    return httpx.AsyncClient(
+    return GatewayClient(
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         follow_redirects=False,

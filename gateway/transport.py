@@ -19,6 +19,7 @@ This module adds two things to it:
 """
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -92,6 +93,15 @@ def _remap(exc: httpx.HTTPError) -> httpx.HTTPError:
     return exc
 
 
+@functools.lru_cache(maxsize=1024)
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address when `host` is an IP literal (parsed once per host: every request asks)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, inner: httpx.AsyncByteStream):
         self.inner = inner
@@ -132,14 +142,14 @@ class GatewayTransport(AiohttpTransport):
             ssl=self.ssl_context,
             resolver=CheckedResolver(self.allowed, self._inner_resolver),
         )
-        # trust_env=False: no proxy from the environment ever sees a token.
-        return aiohttp.ClientSession(connector=connector, trust_env=False)
+        # trust_env=False: no proxy from the environment ever sees a token. No cookie jar: a
+        # cookie one team's gateway sets must not go with another's request (gateway.client).
+        return aiohttp.ClientSession(connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar())
 
     def _check_literal(self, url: httpx.URL) -> None:
         # An IP address in the URL is not resolved, so the resolver never sees it.
-        try:
-            address = ipaddress.ip_address(url.host)
-        except ValueError:
+        address = _ip_literal(url.host)
+        if address is None:
             return
         port = url.port or (443 if url.scheme == "https" else 80)
         if (url.host, port) in self.allowed():

@@ -267,3 +267,67 @@ async def test_tls_is_verified_for_the_url_host_name_with_sni_while_connecting_t
     finally:
         server.close()
     assert sni and set(sni) == {name}
+
+
+class LoopbackDNS(AbstractResolver):
+    """Every name is 127.0.0.1 (the host:port must be allowed, as for any private address)."""
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": family, "proto": 0, "flags": 0}]
+
+    async def close(self):
+        pass
+
+
+@pytest.mark.parametrize("host", ["gateway.test", "127.0.0.1"])
+async def test_a_cookie_one_gateway_answer_sets_never_goes_with_a_later_request(host):
+    """One pooled client serves every team: team A's gateway sets a cookie (session affinity,
+    say); team B's request to the same host must not carry it. Neither layer keeps cookies."""
+    import asyncio
+
+    seen = []
+    stream_body = b'data: {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\ndata: [DONE]\n\n'
+
+    async def serve(reader, writer):
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.lower().split(b"\r\n")
+                    if line.startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            seen.append(head.decode().lower())
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"set-cookie: affinity=team-a-secret; Path=/; Max-Age=3600\r\n"
+                b"content-length: %d\r\n\r\n" % len(stream_body) + stream_body
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with gw.make_client(allowed_hosts=[f"{host}:{port}"], resolver=LoopbackDNS()) as client:
+            for token in (TOKEN, "nt_live_team_b_token_00000000000000000000"):
+                events = [
+                    e
+                    async for e in gw.stream_chat(
+                        client, base_url=f"http://{host}:{port}", token=token, model="gpt-5-mini", messages=[]
+                    )
+                ]
+                assert "".join(getattr(e, "text", "") for e in events) == "Hi"
+            assert len(client.cookies) == 0
+            with pytest.raises(TypeError, match="no cookies"):
+                client.cookies = {"a": "b"}
+    finally:
+        server.close()
+    assert len(seen) == 2
+    assert "affinity" not in seen[1] and "cookie:" not in seen[1]

@@ -43,9 +43,16 @@ def wait_for_port(port, proc, timeout=20.0):
     raise RuntimeError(f"nothing listening on {port} after {timeout}s")
 
 
+def listen_on(port):
+    """daphne's endpoint for 127.0.0.1:port with a listen queue for bursts: with twisted's
+    default of 50, a burst of new connections overflows it and each SYN dropped costs its
+    client a one-second retransmission (bench/relay.py opens 300 at once)."""
+    return ["-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024"]
+
+
 def start_daphne(app, port, env=None):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        [sys.executable, "-m", "daphne", *listen_on(port), app],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,

@@ -25,7 +25,7 @@ from django.utils import timezone
 from gateway import quirks
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
-from playground.teams.access import get_branch_for_runner, runner_branch
+from playground.teams.access import get_branch_for_runner, runner_branch, runner_memoised
 from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
 
@@ -521,6 +521,8 @@ async def prepare_run(user, request: RunRequest) -> PreparedRun:
         reading = _cold_starts.get(user.pk)
         if reading is not None:
             await reading.wait()
+        elif not runner_memoised(user, request.branch_code):
+            break  # cold: the access check alone needs the database
         try:
             return _prepare_run(user, request)
         except SynchronousOnlyOperation:

@@ -110,6 +110,15 @@ def runner_branch(user, code) -> Branch:
     return branch
 
 
+def runner_memoised(user, code) -> bool:
+    """Whether `runner_branch` would answer from the memo (a run start then tries the loop)."""
+    try:
+        hit = _runners.get((user.pk, uuid.UUID(str(code))))
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return hit is not None and hit[0] > time.monotonic()
+
+
 def forget_runners(**kwargs):
     """Drop every memoised grant (anything that decides one changed; tests)."""
     with _runners_lock:

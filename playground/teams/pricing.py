@@ -8,9 +8,11 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.asyncio import async_unsafe
 
 from gateway.pricing import RATE_NAMES
 
@@ -42,11 +44,18 @@ def override_snapshot(base: dict | None, override: TeamModelPrice) -> dict:
 
 
 # Every run asks for its team's overrides before its first token (a query costs about a
-# millisecond): they are read from this process's memo, so that a warm run start reads nothing
-# outside the process (compare/runs.py). Saving or deleting an override here drops the team's
-# entry at once; one made by another server process applies here within RUN_START_MEMO_SECONDS.
+# millisecond). They are kept in the cache (shared by the processes when it is Redis) and, in
+# front of it, in this process's memo, so that a warm run start reads nothing outside the
+# process (compare/runs.py). Saving or deleting an override clears both here and the cache for
+# every process; another process's memo holds the old prices at most RUN_START_MEMO_SECONDS.
+# A safety net only: saves and deletes clear the cache at once.
+OVERRIDES_TTL = 300
 _local: dict[int, tuple[float, dict]] = {}
 _local_lock = threading.Lock()
+
+
+def _cache_key(team_id):
+    return f"team-model-prices:{team_id}"
 
 
 def team_overrides(team_id) -> dict:
@@ -55,14 +64,23 @@ def team_overrides(team_id) -> dict:
     hit = _local.get(team_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    overrides = {o.model_id: o for o in TeamModelPrice.objects.filter(team_id=team_id)}
+    overrides = _shared_overrides(team_id)
     with _local_lock:
         _local[team_id] = (now + settings.RUN_START_MEMO_SECONDS, overrides)
     return overrides
 
 
+@async_unsafe("The cache may be across the network: read it on a thread.")
+def _shared_overrides(team_id) -> dict:
+    overrides = cache.get(_cache_key(team_id))
+    if overrides is None:
+        overrides = {o.model_id: o for o in TeamModelPrice.objects.filter(team_id=team_id)}
+        cache.set(_cache_key(team_id), overrides, OVERRIDES_TTL)
+    return overrides
+
+
 def clear_overrides_memo():
-    """Drop the whole memo (tests: rolled-back rows reuse team ids)."""
+    """Drop this process's memo (tests: rolled-back rows reuse team ids)."""
     with _local_lock:
         _local.clear()
 
@@ -71,6 +89,7 @@ def clear_overrides_memo():
 def forget_overrides(sender, instance, **kwargs):
     with _local_lock:
         _local.pop(instance.team_id, None)
+    cache.delete(_cache_key(instance.team_id))
 
 
 def price_snapshots(team, models: dict) -> dict:

@@ -88,6 +88,14 @@ async def test_a_deleted_branch_and_a_new_token_apply_at_once(alice, branch):
         await runs.prepare_run(alice, request_for(branch))
 
 
+def skip_ahead(monkeypatch, seconds):
+    """The monotonic clock, `seconds` later (it still runs: the event loop reads it too)."""
+    import time
+
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + seconds)
+
+
 def remove_without_signals(user):
     """A membership removed as another server process would: this process hears nothing."""
     with connection.cursor() as cursor:
@@ -98,8 +106,7 @@ async def test_a_grant_changed_by_another_process_holds_at_most_the_memo_time(bo
     await runs.prepare_run(bob, request_for(branch))
     await sync_to_async(remove_without_signals)(bob)
     await runs.prepare_run(bob, request_for(branch))  # within RUN_START_MEMO_SECONDS: still granted
-    later = access.time.monotonic() + 5.1
-    monkeypatch.setattr(access.time, "monotonic", lambda: later)
+    skip_ahead(monkeypatch, 5.1)
     with pytest.raises(Http404):
         await runs.prepare_run(bob, request_for(branch))
 
@@ -144,3 +151,26 @@ async def test_a_team_price_saved_here_applies_to_the_next_run(alice, branch):
     assert after["input"] == "9.500000" and after["override"] is True
     assert before["input"] != after["input"]
     assert pricing.team_overrides(branch.team_id)["gpt-5-mini"].input == Decimal("9.5")
+
+
+async def test_a_team_price_another_process_saved_applies_within_the_memo_time(alice, branch, monkeypatch):
+    from django.core.cache import cache
+
+    await runs.prepare_run(alice, request_for(branch))
+
+    def save_elsewhere():
+        # What another process does: the row, and its receiver clearing the shared cache.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO teams_teammodelprice (team_id, model_id, input, note, created) "
+                "VALUES (%s, 'gpt-5-mini', 7.25, '', CURRENT_TIMESTAMP)",
+                [branch.team_id],
+            )
+        cache.delete(pricing._cache_key(branch.team_id))
+
+    await sync_to_async(save_elsewhere)()
+    price = (await runs.prepare_run(alice, request_for(branch))).completions[0].price
+    assert not price.get("override")  # this process's memo: at most RUN_START_MEMO_SECONDS old
+    skip_ahead(monkeypatch, 5.1)
+    price = (await runs.prepare_run(alice, request_for(branch))).completions[0].price
+    assert price["override"] is True and price["input"] == "7.250000"

@@ -381,10 +381,10 @@ def run_levels(sim_url, env, cookie, branch, levels, processes, uvloop):
         asyncio.run(relay_phase(app_urls, cookie, branch, processes, MODELS[:1]))
         results = []
         for runs, models in levels:
-            # Light levels go again for enough samples: at least 10 streams, and 3 bursts up to 50
-            # streams (one burst's time to first token varies with what else the machine does).
+            # Levels go again for enough samples: at least 10 streams, 3 bursts up to 50 streams and
+            # 2 up to 150 (one burst's time to first token varies with what else the machine does).
             streams = runs * len(models)
-            repeats = max(1, 10 // streams, 3 if streams <= 50 else 1)
+            repeats = max(1, 10 // streams, 3 if streams <= 50 else 2 if streams <= 150 else 1)
             results.append(run_level(sim_url, apps, app_urls, cookie, branch, runs, models, repeats))
         return results
     finally:

@@ -87,8 +87,15 @@ def record_many(completions):
     """Add finished requests to UsageDaily: one UPDATE (or INSERT) per day, model, branch... of them."""
     if any(c.status == Completion.Status.STREAMING for c in completions):
         raise ValueError("record() is for finished requests; this one is still streaming")
-    for key, amounts in aggregate(completions).items():
+    # In key order: two server processes writing their batches at once then lock the rollup rows
+    # they share in the same order, one waiting for the other, instead of deadlocking (PostgreSQL
+    # found it after a second and aborted one: bench/relay.py with two processes).
+    for key, amounts in sorted(aggregate(completions).items(), key=_lock_order):
         _add(dict(key), amounts)
+
+
+def _lock_order(item):
+    return [(value is not None, value if value is not None else 0) for _name, value in item[0]]
 
 
 def _add(key, amounts):

@@ -98,3 +98,24 @@ def test_arecord_records_from_async_code(finish):
     completion = finish(started=NOON, record_it=False)
     async_to_sync(arecord)(completion)
     assert UsageDaily.objects.get().requests == 1
+
+
+def test_a_batch_updates_its_rollup_rows_in_one_order_whatever_the_order_it_came_in(finish, bob, monkeypatch):
+    """Two server processes write their batches at once: each locks the rollup rows it shares
+    with the other in the same order, so one waits instead of both deadlocking."""
+    from playground.usage import rollup
+
+    completions = [
+        finish(started=NOON, model=model, user=user, record_it=False, status=status)
+        for model in ("gpt-5-mini", "claude-sonnet-4-6", "gemini-2-5-pro")
+        for user in (bob, None)
+        for status in (Completion.Status.OK, Completion.Status.ERROR)
+    ]
+    orders = []
+    for batch in (completions, completions[::-1], completions[3:] + completions[:3]):
+        keys = []
+        monkeypatch.setattr(rollup, "_add", lambda key, amounts, keys=keys: keys.append(tuple(key.items())))
+        rollup.record_many(batch)
+        orders.append(keys)
+    assert len(orders[0]) == 12
+    assert orders[0] == orders[1] == orders[2]

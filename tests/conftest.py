@@ -103,14 +103,14 @@ def empty_cache():
     values would not."""
     from django.core.cache import cache
 
-    from playground.teams.access import forget_runners
+    from playground.teams.access import clear_runners_memo
     from playground.teams.pricing import clear_overrides_memo
     from playground.usage.limits import forget_state
 
     def forget():
         cache.clear()
         forget_state()
-        forget_runners()
+        clear_runners_memo()
         clear_overrides_memo()
 
     forget()

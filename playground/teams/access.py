@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404
@@ -85,11 +86,14 @@ def get_branch_for_runner(user, code) -> Branch:
 # process, and are at most RUN_START_MEMO_SECONDS (settings) old for changes made by another
 # server process (a member removed there can start runs that much longer; what streams is
 # logged as ever).
-# Only grants are kept: a refusal is asked again every time.
+# Only grants are kept: a refusal is asked again every time. A grant read while a change was
+# being made is not kept (the generation moved), and the memo is dropped again when the change
+# commits, so a read between the save and its commit cannot keep the old grant either.
 RUNNER_MEMO_MAX = 10_000
 
 _runners: dict[tuple[int, uuid.UUID], tuple[float, Branch]] = {}
 _runners_lock = threading.Lock()
+_generation = 0
 
 
 def runner_branch(user, code) -> Branch:
@@ -102,11 +106,13 @@ def runner_branch(user, code) -> Branch:
     hit = _runners.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    generation = _generation
     branch = get_branch_for_runner(user, code)
     with _runners_lock:
-        if len(_runners) >= RUNNER_MEMO_MAX:
-            _runners.clear()
-        _runners[key] = (now + settings.RUN_START_MEMO_SECONDS, branch)
+        if generation == _generation:
+            if len(_runners) >= RUNNER_MEMO_MAX:
+                _runners.clear()
+            _runners[key] = (now + settings.RUN_START_MEMO_SECONDS, branch)
     return branch
 
 
@@ -120,9 +126,18 @@ def runner_memoised(user, code) -> bool:
 
 
 def forget_runners(**kwargs):
-    """Drop every memoised grant (anything that decides one changed; tests)."""
+    """Receiver of saves and deletes of what decides a grant: the memo is dropped now, and
+    again when the change commits."""
+    clear_runners_memo()
+    transaction.on_commit(clear_runners_memo)
+
+
+def clear_runners_memo():
+    """Drop every memoised grant (and tests: rolled-back rows reuse ids)."""
+    global _generation
     with _runners_lock:
         _runners.clear()
+        _generation += 1
 
 
 for _model in (Membership, Branch, Team, settings.AUTH_USER_MODEL):

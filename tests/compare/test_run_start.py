@@ -5,7 +5,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.http import Http404
 
@@ -174,3 +174,36 @@ async def test_a_team_price_another_process_saved_applies_within_the_memo_time(a
     skip_ahead(monkeypatch, 5.1)
     price = (await runs.prepare_run(alice, request_for(branch))).completions[0].price
     assert price["override"] is True and price["input"] == "7.250000"
+
+
+def test_a_grant_read_while_it_was_being_revoked_is_not_kept(bob, branch, monkeypatch):
+    """The revocation lands between the read and the memo: the memo must not keep the grant."""
+    real = access.get_branch_for_runner
+
+    def read_then_revoked(user, code):
+        granted = real(user, code)
+        Membership.objects.filter(user=bob).delete()  # another thread's change, mid-read
+        return granted
+
+    monkeypatch.setattr(access, "get_branch_for_runner", read_then_revoked)
+    access.runner_branch(bob, branch.code)  # this read was still a grant
+    monkeypatch.setattr(access, "get_branch_for_runner", real)
+    assert not access.runner_memoised(bob, branch.code)
+    with pytest.raises(Http404):
+        access.runner_branch(bob, branch.code)
+
+
+def test_the_memo_is_dropped_again_when_the_change_commits(bob, branch):
+    from django.db import transaction
+
+    access.runner_branch(bob, branch.code)
+    with transaction.atomic():
+        membership = Membership.objects.get(user=bob, team=branch.team)
+        membership.role = Membership.Role.VIEWER
+        membership.save()
+        assert not access.runner_memoised(bob, branch.code)
+        # Another thread reads before this commits: it still sees the old role, and keeps it.
+        access._runners[(bob.pk, branch.code)] = (access.time.monotonic() + 60, branch)
+    assert not access.runner_memoised(bob, branch.code)
+    with pytest.raises(runs.RunError, match="Viewers"):
+        async_to_sync(runs.prepare_run)(bob, request_for(branch))

@@ -6,7 +6,7 @@ What each model accepts, and on which dialect, is the catalog's (gateway/quirks.
 import functools
 import json
 
-from gateway.quirks import CATALOG_PATH
+from gateway.quirks import CATALOG_PATH, lookup
 
 ALIAS_PREFIX = "databricks-"
 # The first 25 models (Mastra's page), then the ones listed later (docs/gateway.md, "The model catalog and prices").
@@ -68,19 +68,10 @@ def normal(model):
     return model[len(ALIAS_PREFIX) :] if model.startswith(ALIAS_PREFIX) else model
 
 
-PROVIDERS = (
-    ("claude", "anthropic", "Claude"),
-    ("gpt", "openai", "GPT"),
-    ("gemini", "google", "Gemini"),
-    ("gemma", "google", "Gemini"),
-    ("llama", "meta", "Llama4"),
-    ("meta-llama", "meta", "Llama3"),
-    ("qwen", "alibaba", "Qwen"),
-    ("gte", "alibaba", "Other"),
-    ("glm", "zhipuai", "Other"),
-    ("inkling", "thinkingmachines", "Other"),
-    ("kimi", "moonshotai", "Other"),
-)
+# The tokenizer the gateway's /v1/models names, by provider (a listing detail nothing reads);
+# who owns a model is the catalog's (gateway/quirks.py).
+TOKENIZERS = {"anthropic": "Claude", "openai": "GPT", "google": "Gemini", "alibaba": "Qwen"}
+LLAMA3_PREFIX = "meta-llama-3"  # the gateway lists Llama 3 models with their own tokenizer
 UPPER_WORDS = {"gpt": "GPT", "oss": "OSS", "glm": "GLM", "gte": "GTE", "en": "EN"}
 
 
@@ -126,10 +117,11 @@ def _by_prefix(model_id):
 
 
 def model_entry(model_id, enabled=True):
-    owner, tokenizer = "other", "Other"
-    for prefix, provider, tok in PROVIDERS:
-        if model_id.startswith(prefix):
-            owner, tokenizer = provider, tok
+    owner = lookup(model_id).provider
+    if owner == "meta":
+        tokenizer = "Llama3" if model_id.startswith(LLAMA3_PREFIX) else "Llama4"
+    else:
+        tokenizer = "Other" if model_id.startswith("gte") else TOKENIZERS.get(owner, "Other")
     inputs, outputs = modalities(model_id)
     return {
         "id": model_id,

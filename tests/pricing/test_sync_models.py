@@ -243,7 +243,8 @@ def test_a_url_is_fetched_through_the_client_seam(tmp_path, catalog, monkeypatch
 
     monkeypatch.setattr(gateway_client_module, "fetch_json", fake_fetch)
     output = sync("--url", "https://neon.com/models.json")
-    assert fetched == [(httpx.AsyncClient, "https://neon.com/models.json")]
+    # The gateway client: httpx's AsyncClient, keeping no cookies (gateway.client).
+    assert fetched == [(gateway_client_module.GatewayClient, "https://neon.com/models.json")]
     assert "Catalog from https://neon.com/models.json (" in output
     assert "gpt-5-4: price context tiers changed" in output
 

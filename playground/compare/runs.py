@@ -517,17 +517,15 @@ async def prepare_run(user, request: RunRequest) -> PreparedRun:
     raises SynchronousOnlyOperation before its query (Django's guard in async code); the run
     start, which writes nothing, is then done again on a run-start thread. A user's runs that
     miss together wait for the first, which fills the memos, then try the loop again."""
-    for _ in range(2):
-        reading = _cold_starts.get(user.pk)
-        if reading is not None:
-            await reading.wait()
-        elif not runner_memoised(user, request.branch_code):
-            break  # cold: the access check alone needs the database
+    reading = _cold_starts.get(user.pk)
+    if reading is not None:
+        await reading.wait()
+    # Cold when the access check alone needs the database: straight to the thread.
+    if reading is not None or runner_memoised(user, request.branch_code):
         try:
             return _prepare_run(user, request)
         except SynchronousOnlyOperation:
-            if user.pk not in _cold_starts:
-                break
+            pass
     reading = _cold_starts[user.pk] = asyncio.Event()
     try:
         if connection.vendor == "sqlite" and connection.is_in_memory_db():

@@ -96,16 +96,27 @@ _runners_lock = threading.Lock()
 _generation = 0
 
 
+def _memo_key(user, code) -> tuple[int, uuid.UUID] | None:
+    try:
+        return (user.pk, uuid.UUID(str(code)))
+    except (ValueError, TypeError, AttributeError):
+        return None  # not a branch code: never memoised
+
+
+def _fresh_grant(key) -> Branch | None:
+    hit = _runners.get(key) if key is not None else None
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def runner_branch(user, code) -> Branch:
     """`get_branch_for_runner`, from the memo above when the grant is fresh."""
-    try:
-        key = (user.pk, uuid.UUID(str(code)))
-    except (ValueError, TypeError, AttributeError):
+    key = _memo_key(user, code)
+    branch = _fresh_grant(key)
+    if branch is not None:
+        return branch
+    if key is None:
         return get_branch_for_runner(user, code)  # not found, said the usual way
     now = time.monotonic()
-    hit = _runners.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
     generation = _generation
     branch = get_branch_for_runner(user, code)
     with _runners_lock:
@@ -118,11 +129,7 @@ def runner_branch(user, code) -> Branch:
 
 def runner_memoised(user, code) -> bool:
     """Whether `runner_branch` would answer from the memo (a run start then tries the loop)."""
-    try:
-        hit = _runners.get((user.pk, uuid.UUID(str(code))))
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return hit is not None and hit[0] > time.monotonic()
+    return _fresh_grant(_memo_key(user, code)) is not None
 
 
 def forget_runners(**kwargs):

@@ -13,10 +13,16 @@ request's final row is never written before its run.
 A retried write must be safe to repeat: each one is a single transaction (the final row
 and its rollup together), so a failed attempt leaves nothing behind. One log line when the
 outage starts, one when the queued rows have landed.
+
+A write that lost to another transaction (PostgreSQL's deadlock or serialization failure,
+SQLSTATE 40P01 and 40001) reached the database: it is not an outage. It is tried again at once, a
+few times, after a short random pause, and logged as the conflict it was; only if it keeps
+losing does it join the queue.
 """
 
 import asyncio
 import logging
+import random
 import time
 from collections import deque
 
@@ -29,17 +35,46 @@ log = logging.getLogger(__name__)
 UNREACHABLE = (OperationalError, InterfaceError)
 FIRST_DELAY = 0.25
 MAX_DELAY = 5.0
+# A write that lost to a concurrent transaction: how often it is tried again at once, and the
+# longest random pause before each try (seconds; random, so two losers do not meet again).
+CONFLICTS = ("40P01", "40001")  # deadlock detected, serialization failure
+CONFLICT_RETRIES = 3
+CONFLICT_PAUSE = 0.05
 
 _queue = deque()  # (function, args, what, queued at, count)
 _task = None
 _down_since = None
 
 
-def _attempt(function, args):
-    # After a failure Django keeps the broken connection; drop it so the next query reconnects.
-    for connection in connections.all(initialized_only=True):
-        connection.close_if_unusable_or_obsolete()
-    function(*args)
+def _attempt(function, args, what="rows"):
+    for retry in range(CONFLICT_RETRIES + 1):
+        # After a failure Django keeps the broken connection; drop it so the next query reconnects.
+        for connection in connections.all(initialized_only=True):
+            connection.close_if_unusable_or_obsolete()
+        try:
+            function(*args)
+            return
+        except OperationalError as exc:
+            if not _conflict(exc) or retry == CONFLICT_RETRIES:
+                raise
+            log.warning(
+                "Writing %s lost to a concurrent transaction (%s); trying again (%d of %d)",
+                what,
+                _first_line(exc),
+                retry + 1,
+                CONFLICT_RETRIES,
+            )
+            time.sleep(random.uniform(0, CONFLICT_PAUSE))
+
+
+def _conflict(exc):
+    """A deadlock or serialization failure: the database answered, and another try may pass."""
+    return getattr(exc.__cause__, "sqlstate", None) in CONFLICTS
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no message"
 
 
 async def write(function, *args, what, count=1):
@@ -51,7 +86,7 @@ async def write(function, *args, what, count=1):
     """
     if not _queue:
         try:
-            await sync_to_async(_attempt)(function, args)
+            await sync_to_async(_attempt)(function, args, what)
             return True
         except UNREACHABLE as exc:
             _outage(exc)
@@ -146,7 +181,7 @@ def _outage(exc):
             "Database unreachable (%s: %s): streaming goes on; finished rows wait in memory and are "
             "retried for up to %.0f s",
             type(exc).__name__,
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "no message",
+            _first_line(exc),
             settings.RUN_DB_RETRY_SECONDS,
         )
 
@@ -165,7 +200,7 @@ async def _retry():
     while _queue:
         function, args, what, queued, count = _queue[0]
         try:
-            await sync_to_async(_attempt)(function, args)
+            await sync_to_async(_attempt)(function, args, what)
         except UNREACHABLE:
             if time.monotonic() - queued > settings.RUN_DB_RETRY_SECONDS:
                 _queue.popleft()

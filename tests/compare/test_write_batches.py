@@ -1,9 +1,11 @@
 """Finished requests that end together are written together (writes.write_batched)."""
 
 import asyncio
+import logging
 import threading
 
 import pytest
+from django.db import OperationalError
 
 from playground.compare import writes
 
@@ -49,3 +51,65 @@ async def test_one_failing_item_costs_the_others_nothing(recorder):
         await bad
     # The batch of two failed; each went again alone.
     assert calls == [["a"], ["b"]]
+
+
+def conflict(sqlstate):
+    """What Django raises when PostgreSQL answers with this SQLSTATE: its OperationalError,
+    caused by the driver's error."""
+    import psycopg.errors
+
+    cause = psycopg.errors.lookup(sqlstate)("deadlock detected")
+    try:
+        raise OperationalError("deadlock detected") from cause
+    except OperationalError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+async def test_a_write_that_loses_to_another_transaction_is_tried_again_at_once(sqlstate, monkeypatch, caplog):
+    calls = []
+
+    def save(items):
+        calls.append(list(items))
+        if len(calls) == 1:
+            raise conflict(sqlstate)
+
+    monkeypatch.setattr(writes, "CONFLICT_PAUSE", 0.0)
+    with caplog.at_level(logging.WARNING, logger="playground.compare.writes"):
+        assert await writes.write(save, ["a"], what="the rows") is True  # written now, not queued
+    assert calls == [["a"], ["a"]]
+    assert writes.pending() == 0
+    assert "Writing the rows lost to a concurrent transaction" in caplog.text
+    assert "unreachable" not in caplog.text
+
+
+async def test_a_write_that_keeps_losing_waits_in_the_queue_like_an_outage(monkeypatch, caplog):
+    calls = []
+
+    def save(items):
+        calls.append(list(items))
+        if len(calls) <= writes.CONFLICT_RETRIES + 1:
+            raise conflict("40P01")
+
+    monkeypatch.setattr(writes, "CONFLICT_PAUSE", 0.0)
+    monkeypatch.setattr(writes, "FIRST_DELAY", 0.01)
+    with caplog.at_level(logging.WARNING, logger="playground.compare.writes"):
+        assert await writes.write(save, ["a"], what="the rows") is False
+        assert await writes.drain(within=5)
+    assert len(calls) == writes.CONFLICT_RETRIES + 2  # the retries, then the queue's next try
+    assert writes.pending() == 0
+
+
+async def test_an_unreachable_database_is_not_retried_at_once(monkeypatch):
+    calls = []
+
+    def save(items):
+        calls.append(list(items))
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(writes, "FIRST_DELAY", 0.01)
+    assert await writes.write(save, ["a"], what="the rows") is False  # queued
+    assert len(calls) == 1
+    assert await writes.drain(within=5)
+    assert len(calls) == 2

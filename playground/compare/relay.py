@@ -22,7 +22,7 @@ from playground.http import gateway_client
 
 from . import lifecycle, schemas, writes
 from .models import Completion
-from .rendering import render_markdown
+from .rendering import render_in_turn
 from .runs import Gateway, prompt_text
 from .signals import completions_finished
 
@@ -327,7 +327,7 @@ async def _settle(completion: Completion, outbox: Outbox, saved: Awaitable[Any] 
             )
             return
     await writes.write_batched(save_finished, completion, what="finished request(s)")
-    outbox.frame(final_frame(completion))
+    outbox.frame(await final_frame(completion))
 
 
 def redact_row(completion: Completion, token: str) -> None:
@@ -349,9 +349,12 @@ BLIND_HIDDEN = ("notes", "price_source", "cost_lines", "cost", "cost_source", "c
 BLIND_ERROR = "This answer failed; what the gateway said shows after your vote."
 
 
-def final_frame(completion: Completion) -> Frame:
+async def final_frame(completion: Completion) -> Frame:
     """The `completion.done` or `completion.error` frame of a finished request."""
     frame = _final_frame(completion)
+    if frame["type"] == "completion.done":
+        # Rendered in turn with the other answers that end now (rendering.render_in_turn).
+        frame["html"] = await render_in_turn(completion.output_text)
     if getattr(completion, "blind", False):
         for key in BLIND_HIDDEN:
             frame.pop(key, None)
@@ -388,7 +391,7 @@ def _final_frame(completion: Completion) -> Frame:
         "notes": completion.notes,
         "price_source": (completion.price or {}).get("source"),
         "cost_lines": completion.cost_lines,
-        "html": render_markdown(completion.output_text),
+        "html": None,  # final_frame renders it
         "schema": _schema_check(completion),
         "tool_calls": tool_calls_frame(completion),
     }

@@ -2,6 +2,7 @@
 call, checked before the run; the answer and each tool call's arguments, checked after it."""
 
 import json
+import math
 import re
 
 from jsonschema import Draft202012Validator
@@ -12,9 +13,25 @@ class SchemaProblem(ValueError):
     """A schema that is not valid; the message says where."""
 
 
+def non_finite(value, path="$"):
+    """Where a number JSON cannot carry (NaN, Infinity: Python's json reads them) sits in
+    `value`, or None. A request body carrying one cannot be sent."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}", item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{n}]", item) for n, item in enumerate(value))
+    else:
+        return None
+    return next((found for where, item in items if (found := non_finite(item, where)) is not None), None)
+
+
 def check_schema(schema) -> dict:
     if not isinstance(schema, dict):
         raise SchemaProblem("The JSON schema must be an object.")
+    if (where := non_finite(schema)) is not None:
+        raise SchemaProblem(f"The JSON schema has a number JSON cannot carry (NaN or Infinity) at {where}.")
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -75,6 +92,8 @@ def check_tools(tools) -> list[dict]:
         if parameters.get("type") != "object":
             # Every dialect takes a tool's input as an object (Anthropic's input_schema must be one).
             raise SchemaProblem(f'{where}: parameters must be a schema of "type": "object".')
+        if (bad := non_finite(parameters, "$.parameters")) is not None:
+            raise SchemaProblem(f"{where}: the parameters have a number JSON cannot carry (NaN or Infinity) at {bad}.")
         try:
             Draft202012Validator.check_schema(parameters)
         except SchemaError as exc:

@@ -34,14 +34,27 @@ async def test_answers_are_checked_against_the_schema_in_every_dialect(alice, br
     await comm.disconnect()
 
 
-async def test_an_invalid_schema_is_refused_before_the_run_saying_where(alice, branch):
+@pytest.mark.parametrize(
+    "schema, message",
+    [
+        (
+            {"type": "object", "properties": {"year": {"type": "integr"}}},
+            "The JSON schema is not valid at $.properties.year.type:",
+        ),
+        (  # Python's json reads Infinity; no request body can carry it
+            {"type": "object", "properties": {"year": {"type": "integer", "maximum": float("inf")}}},
+            "The JSON schema has a number JSON cannot carry (NaN or Infinity) at $.properties.year.maximum.",
+        ),
+    ],
+)
+async def test_an_invalid_schema_is_refused_before_the_run_saying_where(alice, branch, schema, message):
     comm, _ = await connect(alice)
     frame = run_frame(branch, ["gpt-5-mini"])
-    frame["response_schema"] = {"type": "object", "properties": {"year": {"type": "integr"}}}
+    frame["response_schema"] = schema
     await comm.send_json_to(frame)
     error = await comm.receive_json_from(timeout=5)
     assert error["type"] == "error"
-    assert error["message"].startswith("The JSON schema is not valid at $.properties.year.type:")
+    assert error["message"].startswith(message), error["message"]
     await comm.disconnect()
 
 

@@ -150,6 +150,11 @@ async def test_a_model_without_tools_answers_without_them_with_a_note(alice, bra
         ),
         ({"name": "f"}, "Tools are a JSON array"),
         ([{"name": "f", "paramters": {}}], "Tool 1 (f): unknown field 'paramters'"),
+        (  # Python's json reads NaN; no request body can carry it
+            [{"name": "f", "parameters": {"type": "object", "properties": {"x": {"maximum": float("nan")}}}}],
+            "Tool 1 (f): the parameters have a number JSON cannot carry (NaN or Infinity) at "
+            "$.parameters.properties.x.maximum.",
+        ),
     ],
 )
 async def test_an_invalid_tool_is_refused_before_the_run_saying_where(alice, branch, tools, message):

@@ -54,7 +54,7 @@ def sse_handler(body, *, status=200, headers=SSE, size=None, error=None, seen=No
     return handler
 
 
-async def run(handler, model="gpt-5-mini", base_url=BASE, **kwargs):
+async def run(handler, model="gpt-5-mini", base_url=BASE, messages=None, **kwargs):
     async with make(handler) as client:
         return [
             event
@@ -63,7 +63,7 @@ async def run(handler, model="gpt-5-mini", base_url=BASE, **kwargs):
                 base_url=base_url,
                 token=TOKEN,
                 model=model,
-                messages=[{"role": "user", "content": "hi"}],
+                messages=messages or [{"role": "user", "content": "hi"}],
                 **kwargs,
             )
         ]
@@ -107,6 +107,24 @@ async def test_a_plain_stream_yields_response_info_then_text_then_finish():
     sent = json.loads(request.content)
     assert sent["model"] == "gpt-5-mini" and sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
+
+
+async def test_the_body_is_json_as_httpx_writes_it_with_its_content_type():
+    messages = [{"role": "user", "content": "Grüße, 漢字 and \u2028 🎉"}]
+    seen = []
+    await run(sse_handler(chunk({}, "stop"), seen=seen), messages=messages)
+    request = seen[0]
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content)["messages"] == messages
+    # Byte for byte what httpx's json= sends: compact, UTF-8 (not \u escapes).
+    expected = httpx.Request("POST", BASE, json=json.loads(request.content)).content
+    assert request.content == expected
+
+
+def test_a_body_orjson_refuses_is_written_by_the_standard_library():
+    body = {"tools": [{"parameters": {"maximum": 2**70}}], "text": "é"}
+    assert gw.encode_body(body) == httpx.Request("POST", BASE, json=body).content
+    assert json.loads(gw.encode_body(body))["tools"][0]["parameters"]["maximum"] == 2**70
 
 
 async def test_gemini_models_are_sent_no_stream_options():

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from gateway.client import GatewayError
 
-from . import writes
+from . import rendering, writes
 from .models import THIS_PROCESS, Completion, ServerProcess
 from .runs import prompt_text
 from .signals import completions_finished
@@ -185,6 +185,7 @@ def start():
     loop = asyncio.get_running_loop()
     if _task is None or _task.done() or _task.get_loop() is not loop:
         _task = loop.create_task(_run())
+        rendering.warm()
     return _task
 
 

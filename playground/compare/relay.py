@@ -22,7 +22,7 @@ from playground.http import gateway_client
 
 from . import lifecycle, schemas, writes
 from .models import Completion
-from .rendering import render_in_turn
+from .rendering import render_off_loop
 from .runs import Gateway, prompt_text
 from .signals import completions_finished
 
@@ -353,8 +353,8 @@ async def final_frame(completion: Completion) -> Frame:
     """The `completion.done` or `completion.error` frame of a finished request."""
     frame = _final_frame(completion)
     if frame["type"] == "completion.done":
-        # Rendered in turn with the other answers that end now (rendering.render_in_turn).
-        frame["html"] = await render_in_turn(completion.output_text)
+        # Rendered in a process of its own (rendering.render_off_loop): None leaves the plain text.
+        frame["html"] = await render_off_loop(completion.output_text)
     if getattr(completion, "blind", False):
         for key in BLIND_HIDDEN:
             frame.pop(key, None)

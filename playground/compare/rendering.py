@@ -1,9 +1,11 @@
 """Finished answers as sanitised HTML (while streaming the browser shows plain text)."""
 
 import asyncio
-import time
-import weakref
-from collections import deque
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import nh3
 from markdown_it import MarkdownIt
@@ -32,46 +34,60 @@ def render_markdown(text: str) -> str:
     )
 
 
-# The relay renders a finished answer in its event loop (~0.8 ms for a page of text). Requests
-# that end together (150 streams started together end together) would render back to back and
-# hold every other stream's chunks for as long (bench/relay.py: stalls of 80-100 ms at the end
-# of a 150-stream burst). They take turns instead: about TURN_BUDGET seconds of rendering per
-# turn of the loop, then the loop reads its sockets again.
-TURN_BUDGET = 0.001
+# The relay renders a finished answer in a process of its own. In the event loop, ~0.5 ms of
+# Python a page of text, answers that end together (150 streams started together end together)
+# held every other stream's chunks for as long (bench/relay.py: 75 ms of rendering at the end
+# of a 150-stream burst, a tail on the last chunks' latency), and one very long answer would
+# have frozen every socket of the process. The loop now only hands the text over and back.
+# The worker is spawned (not forked from a process with threads) and imports this module
+# alone: markdown-it and nh3, no Django.
+# Past RENDER_TIMEOUT seconds the panel keeps its plain text (the worker finishes that answer
+# and goes on with the next).
+RENDER_TIMEOUT = 10.0
+
+log = logging.getLogger(__name__)
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
-class _Lane:
-    def __init__(self) -> None:
-        self.waiting: deque[tuple[str, asyncio.Future[str]]] = deque()
-        self.task: asyncio.Task[None] | None = None
-
-    async def run(self) -> None:
-        while self.waiting:
-            # At least one answer a turn, however long it takes.
-            deadline = time.perf_counter() + TURN_BUDGET
-            while self.waiting:
-                text, future = self.waiting.popleft()
-                if not future.done():  # else its waiter was cancelled
-                    try:
-                        future.set_result(render_markdown(text))
-                    except Exception as exc:  # the waiter's error, not the lane's
-                        future.set_exception(exc)
-                if time.perf_counter() >= deadline:
-                    break
-            await asyncio.sleep(0)
+def renderer() -> ProcessPoolExecutor:
+    """The process's renderer (started on first use; `warm` starts it ahead)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
 
 
-_lanes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Lane]" = weakref.WeakKeyDictionary()
+def _replace(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False)
 
 
-async def render_in_turn(text: str) -> str:
-    """`render_markdown(text)`, in the running loop's turn-taking lane (see TURN_BUDGET)."""
-    loop = asyncio.get_running_loop()
-    lane = _lanes.get(loop)
-    if lane is None:
-        lane = _lanes[loop] = _Lane()
-    future = loop.create_future()
-    lane.waiting.append((text, future))
-    if lane.task is None or lane.task.done():
-        lane.task = loop.create_task(lane.run())
-    return await future
+def warm() -> None:
+    """Start the worker now (at server start), so the first finished answer does not wait for it."""
+    renderer().submit(render_markdown, "")
+
+
+async def render_off_loop(text: str) -> str | None:
+    """`render_markdown(text)` in the renderer process; None when it takes over RENDER_TIMEOUT
+    (the page then keeps the answer's plain text). If the worker died, it is replaced and this
+    answer is rendered here."""
+    pool = renderer()
+    try:
+        future = asyncio.get_running_loop().run_in_executor(pool, render_markdown, text)
+        return await asyncio.wait_for(future, RENDER_TIMEOUT)
+    except TimeoutError:
+        log.warning(
+            "Rendering an answer of %d characters took over %.0f s; it is shown as plain text",
+            len(text),
+            RENDER_TIMEOUT,
+        )
+        return None
+    except BrokenProcessPool:
+        log.warning("The markdown renderer process died; starting another")
+        _replace(pool)
+        return render_markdown(text)

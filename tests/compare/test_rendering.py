@@ -1,11 +1,14 @@
-"""Finished answers as sanitised HTML, and the lane in which the relay renders them."""
+"""Finished answers as sanitised HTML, rendered for the relay in a process of their own."""
 
 import asyncio
-
-import pytest
+import os
+import signal
+import time
 
 from playground.compare import rendering
-from playground.compare.rendering import render_in_turn, render_markdown
+from playground.compare.rendering import render_markdown, render_off_loop
+
+ANSWER = "# Plan\n\n- **one** `x`\n- ~~two~~\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n<b>raw</b>"
 
 
 def test_markdown_keeps_its_formatting_and_loses_raw_html():
@@ -17,67 +20,37 @@ def test_markdown_keeps_its_formatting_and_loses_raw_html():
     assert 'href="javascript' not in html
 
 
-@pytest.fixture
-def recorded(monkeypatch):
-    """render_markdown replaced by one that records, in order, what the loop did."""
-    events = []
-
-    def render(text):
-        if text == "boom":
-            raise ValueError("bad answer")
-        events.append(f"render {text}")
-        return f"<p>{text}</p>"
-
-    monkeypatch.setattr(rendering, "render_markdown", render)
-    return events
+def worker_pid():
+    return rendering.renderer().submit(os.getpid).result(timeout=30)
 
 
-async def ticking(events, stop):
-    while not stop.is_set():
-        events.append("tick")
-        await asyncio.sleep(0)
+async def test_the_relay_renders_in_another_process_exactly_as_here():
+    assert await render_off_loop(ANSWER) == render_markdown(ANSWER)
+    assert worker_pid() != os.getpid()
 
 
-async def render_together(events, texts):
-    stop = asyncio.Event()
-    ticker = asyncio.create_task(ticking(events, stop))
-    await asyncio.sleep(0)
-    results = await asyncio.gather(*(render_in_turn(text) for text in texts), return_exceptions=True)
-    stop.set()
-    await ticker
-    return results
+async def test_a_renderer_that_died_is_replaced_and_the_answer_still_rendered(caplog):
+    before = worker_pid()
+    os.kill(before, signal.SIGKILL)
+    for _ in range(100):  # until the pool has noticed
+        try:
+            os.kill(before, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
+    assert await render_off_loop(ANSWER) == render_markdown(ANSWER)
+    assert "The markdown renderer process died" in caplog.text
+    after = worker_pid()
+    assert after not in (before, os.getpid())
+    assert await render_off_loop("*again*") == render_markdown("*again*")
 
 
-async def test_answers_that_end_together_take_turns_with_the_rest_of_the_loop(recorded, monkeypatch):
-    monkeypatch.setattr(rendering, "TURN_BUDGET", 0.0)  # one answer a turn
-    results = await render_together(recorded, ["a", "b", "c", "d"])
-    assert results == ["<p>a</p>", "<p>b</p>", "<p>c</p>", "<p>d</p>"]
-    renders = [i for i, event in enumerate(recorded) if event.startswith("render")]
-    assert [recorded[i] for i in renders] == ["render a", "render b", "render c", "render d"]
-    # The loop ran other tasks between any two renders.
-    assert all("tick" in recorded[a:b] for a, b in zip(renders, renders[1:], strict=False))
-
-
-async def test_a_turn_renders_as_many_answers_as_its_budget_allows(recorded, monkeypatch):
-    monkeypatch.setattr(rendering, "TURN_BUDGET", 60.0)
-    await render_together(recorded, ["a", "b", "c", "d"])
-    renders = [i for i, event in enumerate(recorded) if event.startswith("render")]
-    assert renders == list(range(renders[0], renders[0] + 4))  # back to back, in one turn
-
-
-async def test_a_failed_render_is_its_waiters_error_alone(recorded, monkeypatch):
-    monkeypatch.setattr(rendering, "TURN_BUDGET", 0.0)
-    results = await render_together(recorded, ["a", "boom", "c"])
-    assert results[0] == "<p>a</p>" and results[2] == "<p>c</p>"
-    assert isinstance(results[1], ValueError)
-
-
-async def test_a_cancelled_waiter_is_skipped(recorded, monkeypatch):
-    monkeypatch.setattr(rendering, "TURN_BUDGET", 0.0)
-    first = asyncio.ensure_future(render_in_turn("a"))
-    gone = asyncio.ensure_future(render_in_turn("gone"))
-    last = asyncio.ensure_future(render_in_turn("c"))
-    await asyncio.sleep(0)
-    gone.cancel()
-    assert await first == "<p>a</p>" and await last == "<p>c</p>"
-    assert "render gone" not in recorded
+async def test_an_answer_that_takes_too_long_keeps_its_plain_text(monkeypatch, caplog):
+    monkeypatch.setattr(rendering, "RENDER_TIMEOUT", 0.2)
+    busy = rendering.renderer().submit(time.sleep, 1.0)  # the worker is busy for a second
+    assert await render_off_loop(ANSWER) is None
+    assert "is shown as plain text" in caplog.text
+    busy.result(timeout=30)
+    monkeypatch.setattr(rendering, "RENDER_TIMEOUT", 30)
+    assert await render_off_loop(ANSWER) == render_markdown(ANSWER)  # and the worker goes on

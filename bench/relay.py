@@ -21,6 +21,10 @@ against one:
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/relay.py --processes 1,2
 
+With --minimal the same levels also go through bench/minimal_relay.py, the least a relay can
+do (aiohttp's server and client, orjson, uvloop; no Django, database or accounts): what any
+Python relay process adds on this machine, the floor the app's figures are read against.
+
 Prints a table and writes bench/results/relay.json. A benchmark, not a test.
 """
 
@@ -60,19 +64,43 @@ def prompt(i):
     return f"Benchmark prompt number {i}: explain connection pooling."
 
 
-def proc_stats(pid):
-    """(cpu seconds, current RSS MB, peak RSS MB) of a process, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+def descendants(pid):
+    """The processes a process started, and theirs (the app's markdown renderer among them)."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children = [int(child) for child in f.read().split()]
+        except FileNotFoundError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def proc_stats(pid, tree=True):
+    """(cpu seconds, current RSS MB, peak RSS MB) of a process and, with `tree`, of every
+    process it started (their sum: what the server costs; peaks summed, an upper bound), from /proc."""
+    cpu = rss = peak = 0.0
     ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = peak = 0.0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
+    for member in (pid, *(descendants(pid) if tree else ())):
+        try:
+            with open(f"/proc/{member}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{member}/status") as f:
+                status = f.read().splitlines()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        cpu += (int(fields[11]) + int(fields[12])) / ticks
+        for line in status:
             if line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) / 1024
+                rss += int(line.split()[1]) / 1024
             elif line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) / 1024
+                peak += int(line.split()[1]) / 1024
     return cpu, rss, peak
 
 
@@ -310,15 +338,18 @@ def run_level(sim_url, apps, app_urls, cookie, branch, runs, models, repeats=1):
         floor += chunk_offsets(d, again)
         floor_ttft += ttft_spread(d, again)
         cpu0 = [proc_stats(app.pid)[0] for app in apps]
+        own0 = [proc_stats(app.pid, tree=False)[0] for app in apps]
         busy0, total0 = machine_cpu()
         r, seconds = asyncio.run(relay_phase(app_urls, cookie, branch, runs, models))
         busy1, total1 = machine_cpu()
         after = [proc_stats(app.pid) for app in apps]
+        own = [proc_stats(app.pid, tree=False)[0] for app in apps]
         machine_busy += busy1 - busy0
         machine_total += total1 - total0
-        # The busiest process: one process uses at most one core for Python (the GIL).
+        # Every process of the server counts (the app's renderer too).
         relay_cpu += sum(cpu for cpu, _, _ in after) - sum(cpu0)
-        busiest = max((cpu - before) / seconds for (cpu, _, _), before in zip(after, cpu0, strict=True))
+        # The busiest app process (not its helpers): it uses at most one core for Python (the GIL).
+        busiest = max((cpu - before) / seconds for cpu, before in zip(own, own0, strict=True))
         peak = max(peak, *(p for _, _, p in after))
         relay += r
         relay_s += seconds
@@ -369,12 +400,24 @@ def start_app(port, env, uvloop):
     return proc
 
 
-def run_levels(sim_url, env, cookie, branch, levels, processes, uvloop):
+def start_minimal(port, sim_url):
+    """bench/minimal_relay.py: the least a relay can do, the floor the app is compared with."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "minimal_relay.py"), str(port), sim_url],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc)
+    return proc
+
+
+def run_levels(sim_url, env, cookie, branch, levels, processes, uvloop, minimal=False):
     apps = []
     try:
         ports = [free_port() for _ in range(processes)]
         for port in ports:
-            apps.append(start_app(port, env, uvloop))
+            apps.append(start_minimal(port, sim_url) if minimal else start_app(port, env, uvloop))
         app_urls = [f"http://127.0.0.1:{port}" for port in ports]
         # Warm both paths (imports, pools) before measuring.
         asyncio.run(direct_phase(sim_url, 1, MODELS[:1]))
@@ -433,6 +476,11 @@ def main():
         default="1",
         help="comma-separated app process counts to compare, e.g. 1,2 (more than one needs DATABASE_URL and REDIS_URL)",
     )
+    parser.add_argument(
+        "--minimal",
+        action="store_true",
+        help="the same levels through bench/minimal_relay.py too (aiohttp, orjson, uvloop; no Django): the floor",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "relay.json"))
     args = parser.parse_args()
     levels = []
@@ -445,6 +493,7 @@ def main():
         parser.error("more than one process needs DATABASE_URL (PostgreSQL) and REDIS_URL: they share both")
 
     by_count = {}
+    minimal = None
     with tempfile.TemporaryDirectory() as folder:
         sim_port = free_port()
         sim = start_daphne(
@@ -461,6 +510,8 @@ def main():
             env, cookie, branch = setup_app(sim_url, folder, shared)
             for count in counts:
                 by_count[count] = run_levels(sim_url, env, cookie, branch, levels, count, args.uvloop)
+            if args.minimal:
+                minimal = run_levels(sim_url, env, cookie, branch, levels, 1, args.uvloop, minimal=True)
         finally:
             sim.terminate()
             sim.wait(timeout=10)
@@ -475,6 +526,10 @@ def main():
     for count, results in by_count.items():
         print(f"{count} app process{'es' if count > 1 else ''}:")
         print_table(results)
+        print()
+    if minimal is not None:
+        print("The minimal relay (bench/minimal_relay.py: aiohttp, orjson, uvloop, no Django), one process:")
+        print_table(minimal)
         print()
     if len(by_count) > 1:
         one = by_count[min(counts)]
@@ -494,11 +549,12 @@ def main():
         "streams; peak memory <= 200 MB. Times in ms. '(direct)' is this client's own CPU per chunk reading the\n"
         "same streams directly. 'floor p99': the same streams read directly twice and compared as the relay is:\n"
         "what the method itself measures with no relay in between; 'floor' after add TTFT: the median of how far\n"
-        "the two direct reads' times to first token differ, stream by stream."
+        "the two direct reads' times to first token differ, stream by stream. 'CPU us/chunk' and 'peak MB' count the\n"
+        "app process and the processes it started (its markdown renderer; peaks summed); 'app %core' the app alone."
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"config": vars(args), "processes": by_count}, indent=2))
+    out.write_text(json.dumps({"config": vars(args), "processes": by_count, "minimal_relay": minimal}, indent=2))
     print(f"\nwrote {out}")
 
 

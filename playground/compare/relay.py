@@ -447,9 +447,7 @@ def _write_results(completions: list[Completion]) -> None:
         + ", ".join(f"{quote(field.column)} = %s" for field in fields)
         + f" WHERE {quote(Completion._meta.pk.column)} = %s"
     )
-    rows = [
-        [field.get_db_prep_save(getattr(completion, field.attname), connection) for field in fields] + [completion.pk]
-        for completion in completions
-    ]
+    preps = list(zip(writes.prep_functions(fields, connection), [field.attname for field in fields], strict=True))
+    rows = [[prep(getattr(completion, name)) for prep, name in preps] + [completion.pk] for completion in completions]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)

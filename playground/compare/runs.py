@@ -6,6 +6,7 @@ more when its request ends, whatever happened to it.
 """
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -25,7 +26,8 @@ from django.utils import timezone
 from gateway import quirks
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
-from playground.teams.access import get_branch_for_runner, runner_branch, runner_memoised
+from playground import memo
+from playground.teams.access import get_branch_for_runner, runner_branch, runner_memoised, runner_refresh_due
 from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
 
@@ -33,6 +35,7 @@ from . import schemas
 from .models import Completion, Run
 from .signals import run_starting
 
+log = logging.getLogger(__name__)
 MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$")
 ROLES = ("system", "user", "assistant")
 # Parameters a run may set, with the accepted range.
@@ -516,34 +519,79 @@ async def prepare_run(user, request: RunRequest) -> PreparedRun:
     under load waits for the GIL behind every other thread. Whatever does need the database
     raises SynchronousOnlyOperation before its query (Django's guard in async code); the run
     start, which writes nothing, is then done again on a run-start thread. A user's runs that
-    miss together wait for the first, which fills the memos, then try the loop again."""
+    miss together wait for the first, which fills the memos, then try the loop again. Memos past
+    half their time are read again in the background (playground.memo), so a user who keeps
+    running never waits for that read."""
     reading = _cold_starts.get(user.pk)
     if reading is not None:
         await reading.wait()
     # Cold when the access check alone needs the database: straight to the thread.
     if reading is not None or runner_memoised(user, request.branch_code):
         try:
-            return _prepare_run(user, request)
+            prepared = _prepare_run(user, request)
         except SynchronousOnlyOperation:
             pass
+        else:
+            if runner_refresh_due(user, request.branch_code):
+                _refresh_in_background(user, request.branch_code)
+            return prepared
     reading = _cold_starts[user.pk] = asyncio.Event()
     try:
-        if connection.vendor == "sqlite" and connection.is_in_memory_db():
-            return await sync_to_async(_prepare_run)(user, request)
-        return await sync_to_async(_prepared_on_own_thread, thread_sensitive=False, executor=RUN_START_THREADS)(
-            user, request
-        )
+        return await _on_run_start_thread(_prepare_run, user, request)
     finally:
         reading.set()
         if _cold_starts.get(user.pk) is reading:
             del _cold_starts[user.pk]
 
 
-def _prepared_on_own_thread(user, request):
+async def _on_run_start_thread(function, *args):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        return await sync_to_async(function)(*args)
+    return await sync_to_async(_with_healthy_connections, thread_sensitive=False, executor=RUN_START_THREADS)(
+        function, *args
+    )
+
+
+def _with_healthy_connections(function, *args):
     # What Channels' database_sync_to_async does around each call: a connection past its
     # age or broken by an error is replaced; a healthy one is kept (opening one costs ms).
     close_old_connections()
-    return _prepare_run(user, request)
+    return function(*args)
+
+
+# (user pk, branch code) whose memos are being read again, and the tasks reading them.
+_refreshing: set[tuple[int, str]] = set()
+_refresh_tasks: set[asyncio.Task] = set()
+
+
+def _refresh_in_background(user, branch_code):
+    """Read the memos of a run start again on a run-start thread, the run not waiting (see
+    playground.memo). A grant refused now is dropped, and the next run start asks again."""
+    key = (user.pk, branch_code)
+    if key in _refreshing:
+        return
+    _refreshing.add(key)
+
+    async def refresh():
+        try:
+            await _on_run_start_thread(_read_memos_again, user, branch_code)
+        except (PermissionDenied, Http404):
+            pass  # refused now: the grant is dropped, and the next run start is refused
+        except Exception:
+            # Unreadable (the database away): the memos run out in time, and a run start then reads.
+            log.warning("Could not read a run start's memos again", exc_info=True)
+        finally:
+            _refreshing.discard(key)
+
+    task = asyncio.ensure_future(refresh())
+    _refresh_tasks.add(task)
+    task.add_done_callback(_refresh_tasks.discard)
+
+
+def _read_memos_again(user, branch_code):
+    with memo.refreshing():
+        branch = runner_branch(user, branch_code)
+    memo.refresh(branch)
 
 
 def close_run_start_connections():

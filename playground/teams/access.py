@@ -5,7 +5,6 @@ Apps above teams keep the helpers of their own objects next to them (a logged re
 """
 
 import threading
-import time
 import uuid
 
 from django.conf import settings
@@ -14,6 +13,8 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404
+
+from playground import memo
 
 from .models import Branch, Membership, Team
 
@@ -85,7 +86,7 @@ def get_branch_for_runner(user, code) -> Branch:
 # are dropped here as soon as a membership, branch, team or user is saved or deleted in this
 # process, and are at most RUN_START_MEMO_SECONDS (settings) old for changes made by another
 # server process (a member removed there can start runs that much longer; what streams is
-# logged as ever).
+# logged as ever). A grant past half that age is read again in the background (playground.memo).
 # Only grants are kept: a refusal is asked again every time. A grant read while a change was
 # being made is not kept (the generation moved), and the memo is dropped again when the change
 # commits, so a read between the save and its commit cannot keep the old grant either.
@@ -105,7 +106,7 @@ def _memo_key(user, code) -> tuple[int, uuid.UUID] | None:
 
 def _fresh_grant(key) -> Branch | None:
     hit = _runners.get(key) if key is not None else None
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+    return hit[1] if hit is not None and memo.usable(hit[0]) else None
 
 
 def runner_branch(user, code) -> Branch:
@@ -116,20 +117,33 @@ def runner_branch(user, code) -> Branch:
         return branch
     if key is None:
         return get_branch_for_runner(user, code)  # not found, said the usual way
-    now = time.monotonic()
+    expires = memo.expiry()
     generation = _generation
-    branch = get_branch_for_runner(user, code)
+    try:
+        branch = get_branch_for_runner(user, code)
+    except Exception:
+        # Refused (or unreadable) now: a grant kept from before is not kept any longer.
+        with _runners_lock:
+            _runners.pop(key, None)
+        raise
     with _runners_lock:
         if generation == _generation:
             if len(_runners) >= RUNNER_MEMO_MAX:
                 _runners.clear()
-            _runners[key] = (now + settings.RUN_START_MEMO_SECONDS, branch)
+            _runners[key] = (expires, branch)
     return branch
 
 
 def runner_memoised(user, code) -> bool:
     """Whether `runner_branch` would answer from the memo (a run start then tries the loop)."""
     return _fresh_grant(_memo_key(user, code)) is not None
+
+
+def runner_refresh_due(user, code) -> bool:
+    """Whether the memoised grant is past half its time (see playground.memo)."""
+    key = _memo_key(user, code)
+    hit = _runners.get(key) if key is not None else None
+    return hit is not None and memo.due(hit[0])
 
 
 def forget_runners(**kwargs):

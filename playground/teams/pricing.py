@@ -5,9 +5,7 @@ price never reprices past requests.
 """
 
 import threading
-import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -15,6 +13,7 @@ from django.utils import timezone
 from django.utils.asyncio import async_unsafe
 
 from gateway.pricing import RATE_NAMES
+from playground import memo
 
 from .models import TeamModelPrice
 
@@ -60,14 +59,19 @@ def _cache_key(team_id):
 
 def team_overrides(team_id) -> dict:
     """{model id: TeamModelPrice} of a team (see above)."""
-    now = time.monotonic()
     hit = _local.get(team_id)
-    if hit is not None and hit[0] > now:
+    if hit is not None and memo.usable(hit[0]):
         return hit[1]
+    expires = memo.expiry()
     overrides = _shared_overrides(team_id)
     with _local_lock:
-        _local[team_id] = (now + settings.RUN_START_MEMO_SECONDS, overrides)
+        _local[team_id] = (expires, overrides)
     return overrides
+
+
+@memo.refresher
+def _refresh_overrides(branch) -> None:
+    team_overrides(branch.team_id)
 
 
 @async_unsafe("The cache may be across the network: read it on a thread.")

@@ -8,17 +8,15 @@ started) index.
 """
 
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from playground import money
+from playground import memo, money
 from playground.compare.models import Completion
 from playground.compare.runs import RunError, prompt_text
 
@@ -159,10 +157,10 @@ _states_lock = threading.Lock()
 
 def team_state(team) -> TeamState:
     """The team's budgets, spend, rate limit and last minute's tokens (see above)."""
-    now = time.monotonic()
     state = _states.get(team.pk)
-    if state is not None and state.expires > now and state.month == month_start():
+    if state is not None and memo.usable(state.expires) and state.month == month_start():
         return state
+    expires = memo.expiry()
     budgets = list(Budget.objects.filter(team=team).select_related("branch"))
     state = TeamState(
         budgets=budgets,
@@ -170,11 +168,16 @@ def team_state(team) -> TeamState:
         limit=tpm_limit(team),
         used=tokens_last_minute(team)[0],
         month=month_start(),
-        expires=now + settings.RUN_START_MEMO_SECONDS,
+        expires=expires,
     )
     with _states_lock:
         _states[team.pk] = state
     return state
+
+
+@memo.refresher
+def _refresh_state(branch) -> None:
+    team_state(branch.team)
 
 
 def forget_state(team_id=None):

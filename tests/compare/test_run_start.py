@@ -2,6 +2,7 @@
 grant, price or limit changed in this process applies to the very next run."""
 
 import asyncio
+import time
 from decimal import Decimal
 
 import pytest
@@ -36,8 +37,15 @@ def hops(monkeypatch):
     real = runs.sync_to_async
 
     def counting(function, **kwargs):
-        count.append(function.__name__)
-        return real(function, **kwargs)
+        call = real(function, **kwargs)
+
+        def counted(*args):
+            # On a run-start thread the function comes as the wrapper's first argument.
+            target = args[0] if function is runs._with_healthy_connections else function
+            count.append(target.__name__)
+            return call(*args)
+
+        return counted
 
     monkeypatch.setattr(runs, "sync_to_async", counting)
     return count
@@ -90,8 +98,6 @@ async def test_a_deleted_branch_and_a_new_token_apply_at_once(alice, branch):
 
 def skip_ahead(monkeypatch, seconds):
     """The monotonic clock, `seconds` later (it still runs: the event loop reads it too)."""
-    import time
-
     real = time.monotonic
     monkeypatch.setattr(time, "monotonic", lambda: real() + seconds)
 
@@ -203,7 +209,41 @@ def test_the_memo_is_dropped_again_when_the_change_commits(bob, branch):
         membership.save()
         assert not access.runner_memoised(bob, branch.code)
         # Another thread reads before this commits: it still sees the old role, and keeps it.
-        access._runners[(bob.pk, branch.code)] = (access.time.monotonic() + 60, branch)
+        access._runners[(bob.pk, branch.code)] = (time.monotonic() + 60, branch)
     assert not access.runner_memoised(bob, branch.code)
     with pytest.raises(runs.RunError, match="Viewers"):
         async_to_sync(runs.prepare_run)(bob, request_for(branch))
+
+
+async def settled_refreshes():
+    while runs._refresh_tasks:
+        await asyncio.gather(*runs._refresh_tasks)
+
+
+async def test_memos_past_half_their_time_are_read_again_while_runs_go_on(alice, branch, hops, monkeypatch):
+    await runs.prepare_run(alice, request_for(branch))
+    assert hops == ["_prepare_run"]  # cold
+    skip_ahead(monkeypatch, 3)  # past half of RUN_START_MEMO_SECONDS (5)
+    assert (await runs.prepare_run(alice, request_for(branch))).completions  # from the memos, at once
+    await settled_refreshes()
+    assert hops == ["_prepare_run", "_read_memos_again"]  # read again, the run not waiting
+    skip_ahead(monkeypatch, 3)  # 6 s on: past the first read's time, within the second's
+    assert (await runs.prepare_run(alice, request_for(branch))).completions
+    assert hops[-1] == "_read_memos_again" and hops.count("_prepare_run") == 1  # never cold again
+
+
+async def test_a_grant_revoked_elsewhere_is_dropped_by_the_read_ahead(bob, branch, hops, monkeypatch):
+    await runs.prepare_run(bob, request_for(branch))
+    await sync_to_async(remove_without_signals)(bob)
+    skip_ahead(monkeypatch, 3)
+    await runs.prepare_run(bob, request_for(branch))  # the memo still grants it, and is read again
+    await settled_refreshes()
+    with pytest.raises(Http404):  # well before the memo's own time ran out
+        await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_fresh_memos_are_not_read_again(alice, branch, hops):
+    await runs.prepare_run(alice, request_for(branch))
+    await runs.prepare_run(alice, request_for(branch))
+    await settled_refreshes()
+    assert hops == ["_prepare_run"]

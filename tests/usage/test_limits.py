@@ -3,6 +3,7 @@ rate limit (tokens in the last minute against the team's setting; a run that may
 says so before it starts)."""
 
 import asyncio
+import time
 from decimal import Decimal
 
 import pytest
@@ -240,10 +241,9 @@ def test_run_starts_read_a_memo_that_adds_the_requests_this_process_finishes(tea
 @pytest.mark.django_db
 def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch, monkeypatch, settings):
     from playground.compare.runs import RunError
-    from playground.usage import limits
 
     clock = [1000.0]
-    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     Budget.objects.create(team=team, monthly_usd=Decimal("1"), hard_stop=True)
     assert _run_check(team, gw_branch) == []
     _spend(team, gw_branch, "2")  # another process's request: the rollup, no signal here

@@ -3,10 +3,13 @@
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from playground.compare import rendering
 from playground.compare.rendering import render_markdown, render_off_loop
+from tests.conftest import ROOT
 
 ANSWER = "# Plan\n\n- **one** `x`\n- ~~two~~\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n<b>raw</b>"
 
@@ -54,3 +57,32 @@ async def test_an_answer_that_takes_too_long_keeps_its_plain_text(monkeypatch, c
     busy.result(timeout=30)
     monkeypatch.setattr(rendering, "RENDER_TIMEOUT", 30)
     assert await render_off_loop(ANSWER) == render_markdown(ANSWER)  # and the worker goes on
+
+
+def gone(pid):
+    """Ended (a zombie nobody reaps counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_the_renderer_ends_with_its_server_process_even_one_that_was_killed():
+    script = (
+        "import os, time\n"
+        "from playground.compare import rendering\n"
+        "print(rendering.renderer().submit(os.getpid).result(), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    worker = int(server.stdout.readline())
+    assert not gone(worker)
+    server.kill()  # SIGKILL: no atexit, no pool shutdown
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(worker)

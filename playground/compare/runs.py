@@ -559,6 +559,10 @@ def _with_healthy_connections(function, *args):
     return function(*args)
 
 
+# The read waits this long first (seconds): runs start in bursts (one per panel, several at
+# once), and a database thread holding the GIL then would slow the burst it was meant to spare;
+# a moment later the streams are waiting for their first tokens.
+REFRESH_DELAY = 0.1
 # (user pk, branch code) whose memos are being read again, and the tasks reading them.
 _refreshing: set[tuple[int, str]] = set()
 _refresh_tasks: set[asyncio.Task] = set()
@@ -574,6 +578,7 @@ def _refresh_in_background(user, branch_code):
 
     async def refresh():
         try:
+            await asyncio.sleep(REFRESH_DELAY)
             await _on_run_start_thread(_read_memos_again, user, branch_code)
         except (PermissionDenied, Http404):
             pass  # refused now: the grant is dropped, and the next run start is refused

@@ -82,12 +82,13 @@ def descendants(pid):
     return found
 
 
-def proc_stats(pid, tree=True):
-    """(cpu seconds, current RSS MB, peak RSS MB) of a process and, with `tree`, of every
-    process it started (their sum: what the server costs; peaks summed, an upper bound), from /proc."""
-    cpu = rss = peak = 0.0
+def proc_stats(pid):
+    """(cpu seconds, current RSS MB, peak RSS MB) of a process and every process it started
+    (their sum: what the server costs; peaks summed, an upper bound), and the cpu seconds of the
+    process alone, from /proc."""
+    cpu = rss = peak = own = 0.0
     ticks = os.sysconf("SC_CLK_TCK")
-    for member in (pid, *(descendants(pid) if tree else ())):
+    for member in (pid, *descendants(pid)):
         try:
             with open(f"/proc/{member}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
@@ -96,12 +97,14 @@ def proc_stats(pid, tree=True):
         except FileNotFoundError:  # ended meanwhile
             continue
         cpu += (int(fields[11]) + int(fields[12])) / ticks
+        if member == pid:
+            own = cpu
         for line in status:
             if line.startswith("VmRSS:"):
                 rss += int(line.split()[1]) / 1024
             elif line.startswith("VmHWM:"):
                 peak += int(line.split()[1]) / 1024
-    return cpu, rss, peak
+    return cpu, rss, peak, own
 
 
 async def read_direct(client, base, model, text):
@@ -337,20 +340,18 @@ def run_level(sim_url, apps, app_urls, cookie, branch, runs, models, repeats=1):
         again, _ = asyncio.run(direct_phase(sim_url, runs, models))
         floor += chunk_offsets(d, again)
         floor_ttft += ttft_spread(d, again)
-        cpu0 = [proc_stats(app.pid)[0] for app in apps]
-        own0 = [proc_stats(app.pid, tree=False)[0] for app in apps]
+        before = [proc_stats(app.pid) for app in apps]
         busy0, total0 = machine_cpu()
         r, seconds = asyncio.run(relay_phase(app_urls, cookie, branch, runs, models))
         busy1, total1 = machine_cpu()
         after = [proc_stats(app.pid) for app in apps]
-        own = [proc_stats(app.pid, tree=False)[0] for app in apps]
         machine_busy += busy1 - busy0
         machine_total += total1 - total0
         # Every process of the server counts (the app's renderer too).
-        relay_cpu += sum(cpu for cpu, _, _ in after) - sum(cpu0)
+        relay_cpu += sum(stats[0] for stats in after) - sum(stats[0] for stats in before)
         # The busiest app process (not its helpers): it uses at most one core for Python (the GIL).
-        busiest = max((cpu - before) / seconds for cpu, before in zip(own, own0, strict=True))
-        peak = max(peak, *(p for _, _, p in after))
+        busiest = max((a[3] - b[3]) / seconds for a, b in zip(after, before, strict=True))
+        peak = max(peak, *(stats[2] for stats in after))
         relay += r
         relay_s += seconds
     result = measure(direct, relay, models)

@@ -51,9 +51,10 @@ def refresh(branch: Any) -> None:
 
 @contextmanager
 def refreshing() -> Iterator[None]:
-    """The memos read in this block are read afresh, and kept."""
+    """The memos read in this block are read afresh, and kept (blocks may nest)."""
+    before = getattr(_state, "refreshing", False)
     _state.refreshing = True
     try:
         yield
     finally:
-        _state.refreshing = False
+        _state.refreshing = before

@@ -595,8 +595,7 @@ def _refresh_in_background(user, branch_code):
 
 def _read_memos_again(user, branch_code):
     with memo.refreshing():
-        branch = runner_branch(user, branch_code)
-    memo.refresh(branch)
+        memo.refresh(runner_branch(user, branch_code))
 
 
 def close_run_start_connections():

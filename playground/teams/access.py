@@ -104,8 +104,12 @@ def _memo_key(user, code) -> tuple[int, uuid.UUID] | None:
         return None  # not a branch code: never memoised
 
 
+def _entry(key) -> tuple[float, Branch] | None:
+    return _runners.get(key) if key is not None else None
+
+
 def _fresh_grant(key) -> Branch | None:
-    hit = _runners.get(key) if key is not None else None
+    hit = _entry(key)
     return hit[1] if hit is not None and memo.usable(hit[0]) else None
 
 
@@ -141,8 +145,7 @@ def runner_memoised(user, code) -> bool:
 
 def runner_refresh_due(user, code) -> bool:
     """Whether the memoised grant is past half its time (see playground.memo)."""
-    key = _memo_key(user, code)
-    hit = _runners.get(key) if key is not None else None
+    hit = _entry(_memo_key(user, code))
     return hit is not None and memo.due(hit[0])
 
 

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import transaction
 
 from gateway import stream as ev
 from gateway.client import GatewayError, ResponseInfo, stream_completion
 from gateway.redact import Redactor
-from playground import metrics
+from playground import metrics, rows
 from playground.http import gateway_client
 
 from . import lifecycle, schemas, writes
@@ -437,17 +437,5 @@ def save_finished(completions: list[Completion]) -> None:
 
 
 def _write_results(completions: list[Completion]) -> None:
-    """The rows' RESULT_FIELDS in one UPDATE run for each row (executemany): the values
-    `save(update_fields=...)` sends, without compiling the same statement once per row."""
-    connection = connections[router.db_for_write(Completion)]
-    quote = connection.ops.quote_name
-    fields = [Completion._meta.get_field(name) for name in Completion.RESULT_FIELDS]
-    sql = (
-        f"UPDATE {quote(Completion._meta.db_table)} SET "
-        + ", ".join(f"{quote(field.column)} = %s" for field in fields)
-        + f" WHERE {quote(Completion._meta.pk.column)} = %s"
-    )
-    preps = list(zip(writes.prep_functions(fields, connection), [field.attname for field in fields], strict=True))
-    rows = [[prep(getattr(completion, name)) for prep, name in preps] + [completion.pk] for completion in completions]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    """The rows' RESULT_FIELDS, the statement compiled once (see playground.rows)."""
+    rows.update(Completion, completions, Completion.RESULT_FIELDS)

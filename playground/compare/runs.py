@@ -26,7 +26,7 @@ from django.utils import timezone
 from gateway import quirks
 from gateway.catalog import normalize_model_id
 from gateway.models import GatewayModel
-from playground import memo
+from playground import memo, rows
 from playground.teams.access import get_branch_for_runner, runner_branch, runner_memoised, runner_refresh_due
 from playground.teams.pricing import price_snapshots
 from playground.teams.validation import validate_base_url
@@ -723,11 +723,11 @@ def save_runs(started):
     """Write runs and one `streaming` row per model of each (the rows each request ends on):
     `started` is [(run, completions)], the runs that started together (writes.write_batched)."""
     with transaction.atomic():
-        Run.objects.bulk_create([run for run, _ in started])
+        rows.insert(Run, [run for run, _ in started])
         for run, completions in started:
             for completion in completions:
                 completion.run = run  # the run now has its primary key
-        Completion.objects.bulk_create([c for _, completions in started for c in completions])
+        rows.insert(Completion, [c for _, completions in started for c in completions])
 
 
 def prompt_text(messages) -> str:

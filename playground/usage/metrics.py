@@ -4,6 +4,7 @@ is in METRICS_ALLOWED_IPS."""
 
 import hmac
 import ipaddress
+from collections import Counter
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -25,26 +26,31 @@ def runs_warned(limit):
 
 
 def on_completions_finished(sender, completions, **kwargs):
-    """Receiver of compare's completions_finished."""
+    """Receiver of compare's completions_finished: a batch's counters are added once per label
+    (each labels() lookup takes a lock), its times observed one by one."""
+    finished = Counter()
+    errors = Counter()
+    chunks = 0
     for completion in completions:
-        count(completion)
-
-
-def count(completion):
-    """A handful of increments per request."""
-    model = completion.model
-    m.requests_finished.labels(model, completion.status).inc()
-    # The live record holds its deltas in parts (Completion.plan): their number is the chunks.
-    chunks = len(getattr(completion, "text_parts", ())) + len(getattr(completion, "reasoning_parts", ()))
+        model = completion.model
+        finished[model, completion.status] += 1
+        # The live record holds its deltas in parts (Completion.plan): their number is the chunks.
+        chunks += len(getattr(completion, "text_parts", ())) + len(getattr(completion, "reasoning_parts", ()))
+        if completion.first_token_at is not None:
+            m.ttft_seconds.labels(model).observe((completion.first_token_at - completion.started).total_seconds())
+        if completion.finished is not None:
+            m.upstream_seconds.labels(model).observe((completion.finished - completion.started).total_seconds())
+        if completion.status in ERROR_STATUSES:
+            kind = completion.error_code or (
+                str(completion.http_status) if completion.http_status else completion.status
+            )
+            errors[kind[:40]] += 1
+    for (model, status), n in finished.items():
+        m.requests_finished.labels(model, status).inc(n)
+    for kind, n in errors.items():
+        m.errors.labels(kind).inc(n)
     if chunks:
         m.chunks_relayed.inc(chunks)
-    if completion.first_token_at is not None:
-        m.ttft_seconds.labels(model).observe((completion.first_token_at - completion.started).total_seconds())
-    if completion.finished is not None:
-        m.upstream_seconds.labels(model).observe((completion.finished - completion.started).total_seconds())
-    if completion.status in ERROR_STATUSES:
-        kind = completion.error_code or (str(completion.http_status) if completion.http_status else completion.status)
-        m.errors.labels(kind[:40]).inc()
 
 
 def _allowed(request):

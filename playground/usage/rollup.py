@@ -10,10 +10,11 @@ from collections import defaultdict
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from playground import rows
 from playground.compare.models import Completion
 
 from .models import TPS_BOUNDS, TPS_FIELDS, TTFT_BOUNDS_MS, TTFT_FIELDS, UsageDaily
@@ -65,6 +66,14 @@ def _amounts(completion):
     return amounts
 
 
+# A row's key (its unique constraint) and what a request adds to it, as rows.add takes them.
+KEY = ("team_id", "day", "user_id", "branch_id", "model", "endpoint", "status", "cost_source")
+AMOUNTS = (
+    "requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost",
+    "unpriced", "estimated", *TTFT_FIELDS, *TPS_FIELDS,
+)  # fmt: skip
+
+
 def _key(completion):
     return {
         "team_id": completion.team_id,
@@ -79,19 +88,25 @@ def _key(completion):
 
 
 def record(completion):
-    """Add a finished request to UsageDaily: one UPDATE ... SET x = x + n, or an INSERT."""
+    """Add a finished request to UsageDaily (see record_many)."""
     record_many([completion])
 
 
 def record_many(completions):
-    """Add finished requests to UsageDaily: one UPDATE (or INSERT) per day, model, branch... of them."""
+    """Add finished requests to UsageDaily: one INSERT ... ON CONFLICT DO UPDATE SET x = x + n for
+    all the rows they add to (playground.rows.add), one UPDATE or INSERT each for the rows of a
+    deleted user or branch (a NULL in the key, which an upsert never matches)."""
     if any(c.status == Completion.Status.STREAMING for c in completions):
         raise ValueError("record() is for finished requests; this one is still streaming")
     # In key order: two server processes writing their batches at once then lock the rollup rows
     # they share in the same order, one waiting for the other, instead of deadlocking (PostgreSQL
     # found it after a second and aborted one: bench/relay.py with two processes).
-    for key, amounts in sorted(aggregate(completions).items(), key=_lock_order):
-        _add(dict(key), amounts)
+    ordered = sorted(aggregate(completions).items(), key=_lock_order)
+    found = [(key, amounts) for key, amounts in ordered if all(value is not None for _name, value in key)]
+    rows.add(UsageDaily, KEY, AMOUNTS, [(tuple(value for _name, value in key), amounts) for key, amounts in found])
+    for key, amounts in ordered:
+        if any(value is None for _name, value in key):
+            _add(dict(key), amounts)
 
 
 def _lock_order(item):
@@ -99,21 +114,13 @@ def _lock_order(item):
 
 
 def _add(key, amounts):
+    """One row whose key has a NULL: an UPDATE that finds it by IS NULL, or an INSERT. NULLs
+    never clash in a unique constraint, so two processes adding the first request of such a key
+    at once may leave two rows; totals sum rows, so nothing is lost."""
     increments = {name: F(name) + value for name, value in amounts.items() if value}
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                if UsageDaily.objects.filter(**key).update(**increments):
-                    return
-                UsageDaily.objects.create(**key, **amounts)
-                return
-        except IntegrityError:
-            # Another request of the same key inserted the row between our UPDATE and
-            # INSERT; the second pass finds it and increments it.
-            # NULLs never clash in a unique constraint, so a race on a key whose user or
-            # branch was deleted may leave two rows; totals sum rows, so nothing is lost.
-            if attempt:
-                raise
+    with transaction.atomic():
+        if not UsageDaily.objects.filter(**key).update(**increments):
+            UsageDaily.objects.create(**key, **amounts)
 
 
 async def arecord(completion):

@@ -79,3 +79,40 @@ async def test_a_run_refused_by_a_budget_is_counted(alice, team, branch):
     assert (await comm.receive_json_from(timeout=10))["type"] == "error"
     await comm.disconnect()
     assert sample("playground_runs_refused_total", limit="budget") == before + 1
+
+
+def test_a_batch_of_finished_requests_is_counted_request_by_request():
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from playground.usage.metrics import on_completions_finished
+
+    start = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+    def done(status, **fields):
+        values = {"model": "batch-model", "status": status, "started": start, "first_token_at": start + timedelta(seconds=0.2),
+                  "finished": start + timedelta(seconds=2), "error_code": "", "http_status": None,
+                  "text_parts": ["a", "b"], "reasoning_parts": ["r"]}  # fmt: skip
+        return SimpleNamespace(**{**values, **fields})
+
+    names = [
+        ("playground_requests_total", {"model": "batch-model", "status": "ok"}),
+        ("playground_requests_total", {"model": "batch-model", "status": "error"}),
+        ("playground_errors_total", {"kind": "429"}),
+        ("playground_errors_total", {"kind": "batch_timeout"}),
+        ("playground_ttft_seconds_count", {"model": "batch-model"}),
+        ("playground_upstream_seconds_count", {"model": "batch-model"}),
+        ("playground_chunks_relayed_total", {}),
+    ]
+    before = [sample(name, **labels) for name, labels in names]
+    on_completions_finished(
+        sender=None,
+        completions=[
+            done("ok"), done("ok"), done("ok", first_token_at=None, text_parts=[], reasoning_parts=[]),
+            done("error", http_status=429, first_token_at=None, text_parts=[], reasoning_parts=[]),
+            done("error", http_status=429, first_token_at=None, text_parts=[], reasoning_parts=[]),
+            done("error", error_code="batch_timeout", finished=None, text_parts=[], reasoning_parts=[]),
+        ],
+    )  # fmt: skip
+    after = [sample(name, **labels) for name, labels in names]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [3, 3, 2, 1, 3, 5, 6]

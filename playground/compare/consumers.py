@@ -55,6 +55,15 @@ class FrameBudget:
         return True
 
 
+def start_now(coroutine):
+    """A task that runs at once, up to its first wait, instead of after everything already
+    queued in the loop (asyncio's eager start). Runs that arrive together (several sockets'
+    frames read in one turn of the loop) then each send their requests in turn, instead of all
+    preparing first and all sending after: at 10 runs the median request left ~3 ms sooner
+    (bench/relay.py)."""
+    return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
+
+
 def refusal(exc):
     """What the user is told when a run cannot start."""
     if isinstance(exc, Http404):
@@ -222,8 +231,9 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(str(exc))
             return
         # The run's whole life (its slot, the database hop, its streams, run.done) is one
-        # task, so that receiving frames (a stop) never waits for the database.
-        task = asyncio.create_task(self.drive_run(request))
+        # task, so that receiving frames (a stop) never waits for the database. It starts now
+        # (see `start_now`): its requests leave before the next socket's frame is read.
+        task = start_now(self.drive_run(request))
         self.waiters.add(task)
         task.add_done_callback(self.waiters.discard)
 
@@ -257,7 +267,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         tasks = []
         for completion in completions:
             code = str(completion.code)
-            task = asyncio.create_task(relay_completion(completion, prepared.gateway, self.outbox, saved))
+            task = start_now(relay_completion(completion, prepared.gateway, self.outbox, saved))
             self.tasks[code] = task
             codes.add(code)
             tasks.append(task)

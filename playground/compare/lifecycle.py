@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateway.client import GatewayError
+from playground.http import gateway_client
 
 from . import rendering, writes
 from .models import THIS_PROCESS, Completion, ServerProcess
@@ -186,6 +187,9 @@ def start():
     if _task is None or _task.done() or _task.get_loop() is not loop:
         _task = loop.create_task(_run())
         rendering.warm()
+        # The pool and its TLS context (the system's certificates, read once: ~40 ms) are made
+        # now, not in the first run, where the loop would stall every stream for them.
+        gateway_client()
     return _task
 
 

@@ -275,3 +275,20 @@ async def test_a_relay_that_fails_to_write_its_row_leaves_it_interrupted_not_str
     assert row.output_text  # the text it had
     assert await sync_to_async(rollup_matches_log)() == 1
     assert any("ended without writing its row" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_server_start_makes_the_gateway_pool_before_any_run(monkeypatch):
+    """Its TLS context reads the system's certificates (tens of ms): at start, not in a run."""
+    from playground import http
+
+    async def checkpoints():
+        return None
+
+    monkeypatch.setattr(lifecycle, "_task", None)
+    monkeypatch.setattr(lifecycle, "_run", checkpoints)
+    monkeypatch.setattr(lifecycle.rendering, "warm", lambda: None)
+    loop = asyncio.get_running_loop()
+    assert loop not in http._clients
+    await lifecycle.start()
+    client, _closer = http._clients[loop]
+    assert http.gateway_client() is client and not client.is_closed

@@ -140,3 +140,31 @@ def test_update_writes_what_save_with_update_fields_writes(team, alice, branch):
     strip = lambda row: {k: v for k, v in row.items() if k not in ("code", "model")}  # noqa: E731
     assert [strip(r) for r in stored(Completion, ours)] == [strip(r) for r in stored(Completion, django)]
     assert stored(Completion, ours)[1]["output_text"] == "done ✓"
+
+
+def test_new_makes_the_instance_the_constructor_makes(team, alice, branch):
+    run_values = {"team_id": team.pk, "user": alice, "branch": branch, "messages": [{"role": "user", "content": "hi"}],
+                  "params": {"seed": 1}, "created": datetime(2026, 12, 2, 5, 0, tzinfo=UTC), "prompt_version": None}  # fmt: skip
+    ours, django = rows.new(Run, **run_values), Run(**run_values)
+    values = {"run": ours, "team_id": team.pk, "user": None, "branch": branch, "model": "gpt-5-mini",
+              "endpoint": "chat", "started": datetime(2026, 12, 2, 5, 0, tzinfo=UTC), "price": {"input": "1"}, "notes": ["n"]}  # fmt: skip
+    pairs = [(ours, django), (rows.new(Completion, **values), Completion(**values))]
+    for a, b in pairs:
+        for field in type(a)._meta.concrete_fields:
+            if field.name != "code":  # a fresh UUID each
+                assert getattr(a, field.attname) == getattr(b, field.attname), field.name
+        assert a.code != b.code and a.code.version == 4
+        assert (a._state.adding, a._state.db) == (b._state.adding, b._state.db) == (True, "default")
+    # Related objects are the ones given, read without the database.
+    completion = pairs[1][0]
+    assert completion.run is ours and completion.branch is branch and completion.user is None
+    assert ours.user is alice and ours.team_id == team.pk
+    # Each instance has its own mutable defaults.
+    assert rows.new(Run, **run_values).threads is not rows.new(Run, **run_values).threads
+
+
+def test_new_refuses_what_the_constructor_refuses(alice, branch):
+    with pytest.raises(TypeError, match="unexpected keyword arguments: colour"):
+        rows.new(Run, colour="red")
+    with pytest.raises(ValueError, match="Run.branch must be a Branch"):
+        rows.new(Run, branch=alice)

@@ -624,7 +624,8 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
     # are checked when the client connects (a host's DNS may have changed too).
     base_url = validate_base_url(branch.base_url, resolve=False)
     now = timezone.now()
-    run = Run(
+    run = rows.new(
+        Run,
         team_id=branch.team_id,
         user=user,
         branch=branch,
@@ -670,7 +671,8 @@ def plan_completions(run, branch, model_ids, now, user):
         if text_only:
             why = "it does not take images" if model is not None else "it is not in the catalog"
             notes.append(f"Images left out for {model_id}: {why}; it gets the text only.")
-        completion = Completion(
+        completion = rows.new(
+            Completion,
             run=run,
             team_id=branch.team_id,
             user=user,

@@ -96,7 +96,7 @@ async def write(function, *args, what, count=1):
 
 
 # Requests often end together (a run's panels, many runs under load): their final rows go in
-# one transaction, one rollup update per day and model, one live-page announcement per team.
+# one transaction, one rollup statement (playground/rows.py), one live-page announcement per team.
 BATCH_MAX = 200
 
 

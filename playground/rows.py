@@ -4,9 +4,10 @@ The relay writes the rows of runs that start together and of requests that end t
 database thread. Every millisecond of Python there is taken from the event loop that relays the
 streams: the two share the GIL, and each time the loop wants it back it may wait a whole switch
 interval. `bulk_create` of 30 runs and their 150 requests spent ~30 ms compiling SQL and
-preparing values one by one (bench/relay.py's 30x5 level). Here each statement's text is built
-once per model and connection, and each value goes through only the step of Django that applies
-to it (`prep_functions`, proven value by value against `get_db_prep_save` on both databases).
+preparing values one by one (bench/relay.py's 30x5 level). Here each statement's text is
+built once per model and database backend, and each value goes through only the step of Django
+that applies to it (`prep_functions`, proven value by value against `get_db_prep_save` on both
+databases).
 
 `insert` writes what `bulk_create` would and `update` what `save(update_fields=...)` would;
 like `bulk_create`, neither sends signals nor calls `save()`. `new` makes an instance as the
@@ -16,7 +17,7 @@ one per run and one per model).
 
 import uuid
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from django.db import connections, models, router
 from django.db.models.fields import AutoFieldMixin
@@ -82,7 +83,7 @@ def _fast_path(field, connection, slow):
     return None
 
 
-@lru_cache(maxsize=64)
+@cache
 def _new_plan(model):
     fields = model._meta.concrete_fields
     names = {name for field in fields for name in {field.name, field.attname}}
@@ -90,10 +91,11 @@ def _new_plan(model):
 
 
 def new(model, /, **values):
-    """model(**values) (the model positional-only: a field may be named `model`): each concrete field given by name (a related object or None) or
-    attname (a key), the others their default; passed to the constructor in field order, its
-    fast path (Django's own, for rows read from the database), which skips matching keywords
-    to fields. Related objects are cached on the instance as their descriptor would."""
+    """model(**values), through the constructor's positional fast path (Django's own, for rows
+    read from the database), which skips matching keywords to fields. Each concrete field is
+    given by name (a related object, or None) or by attname (a key); the others get their
+    default; related objects are cached on the instance as their descriptor would cache them.
+    `model` is positional-only: a field may be named `model`."""
     fields, names = _new_plan(model)
     unknown = values.keys() - names
     if unknown:
@@ -119,8 +121,19 @@ def new(model, /, **values):
     return instance
 
 
-@lru_cache(maxsize=64)
-def _insert_plan(model, connection):
+def _plan(connection, *key):
+    """A statement's text and fields, built once per backend; the values' preparation is made
+    per call (it holds the connection, which a cache must not keep alive past its thread)."""
+    plan = _plans.get((connection.alias, connection.vendor, *key))
+    if plan is None:
+        plan = _plans[connection.alias, connection.vendor, *key] = _BUILDERS[key[0]](connection, *key[1:])
+    return plan
+
+
+_plans = {}
+
+
+def _insert_plan(connection, model):
     quote = connection.ops.quote_name
     opts = model._meta
     fields = [field for field in opts.concrete_fields if not isinstance(field, AutoFieldMixin)]
@@ -132,8 +145,7 @@ def _insert_plan(model, connection):
     head = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     tail = f" RETURNING {quote(opts.pk.column)}"
-    columns = list(zip([field.attname for field in fields], prep_functions(fields, connection), strict=True))
-    return head, row, tail, columns, len(fields)
+    return head, row, tail, fields
 
 
 def insert(model, objs):
@@ -146,8 +158,9 @@ def insert(model, objs):
     if not connection.features.can_return_rows_from_bulk_insert:
         model.objects.using(alias).bulk_create(objs)
         return
-    head, row, tail, columns, width = _insert_plan(model, connection)
-    per_statement = max(1, MAX_PARAMS // width)
+    head, row, tail, fields = _plan(connection, "insert", model)
+    columns = list(zip([field.attname for field in fields], prep_functions(fields, connection), strict=True))
+    per_statement = max(1, MAX_PARAMS // len(fields))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
             batch = objs[start : start + per_statement]
@@ -160,8 +173,7 @@ def insert(model, objs):
                 obj._state.db = alias
 
 
-@lru_cache(maxsize=64)
-def _update_plan(model, names, connection):
+def _update_plan(connection, model, names):
     quote = connection.ops.quote_name
     opts = model._meta
     fields = [opts.get_field(name) for name in names]
@@ -170,7 +182,7 @@ def _update_plan(model, names, connection):
         + ", ".join(f"{quote(field.column)} = %s" for field in fields)
         + f" WHERE {quote(opts.pk.column)} = %s"
     )
-    return sql, list(zip([field.attname for field in fields], prep_functions(fields, connection), strict=True))
+    return sql, fields
 
 
 def update(model, objs, names):
@@ -179,14 +191,14 @@ def update(model, objs, names):
     if not objs:
         return
     connection = connections[router.db_for_write(model)]
-    sql, columns = _update_plan(model, tuple(names), connection)
+    sql, fields = _plan(connection, "update", model, tuple(names))
+    columns = list(zip([field.attname for field in fields], prep_functions(fields, connection), strict=True))
     rows = [[prep(getattr(obj, name)) for name, prep in columns] + [obj.pk] for obj in objs]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
-@lru_cache(maxsize=64)
-def _add_plan(model, key, amounts, connection):
+def _add_plan(connection, model, key, amounts):
     quote = connection.ops.quote_name
     opts = model._meta
     fields = [opts.get_field(name) for name in key + amounts]
@@ -197,7 +209,7 @@ def _add_plan(model, key, amounts, connection):
     tail = f" ON CONFLICT ({', '.join(columns[: len(key)])}) DO UPDATE SET " + ", ".join(
         f"{column} = {table}.{column} + EXCLUDED.{column}" for column in columns[len(key) :]
     )
-    return head, row, tail, prep_functions(fields, connection)
+    return head, row, tail, fields
 
 
 def add(model, key, amounts, items):
@@ -209,7 +221,8 @@ def add(model, key, amounts, items):
     if not items:
         return
     connection = connections[router.db_for_write(model)]
-    head, row, tail, preps = _add_plan(model, tuple(key), tuple(amounts), connection)
+    head, row, tail, fields = _plan(connection, "add", model, tuple(key), tuple(amounts))
+    preps = prep_functions(fields, connection)
     width = len(preps)
     per_statement = max(1, MAX_PARAMS // width)
     with connection.cursor() as cursor:
@@ -223,3 +236,6 @@ def add(model, key, amounts, items):
                 params.extend(added.get(name, 0) for name in amounts)
             params = [prep(value) for prep, value in zip(preps * len(batch), params, strict=True)]
             cursor.execute(head + ", ".join([row] * len(batch)) + tail, params)
+
+
+_BUILDERS = {"insert": _insert_plan, "update": _update_plan, "add": _add_plan}

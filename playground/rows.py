@@ -225,13 +225,14 @@ def add(model, key, amounts, items):
     preps = prep_functions(fields, connection)
     width = len(preps)
     per_statement = max(1, MAX_PARAMS // width)
+    known = set(amounts)
     with connection.cursor() as cursor:
         for start in range(0, len(items), per_statement):
             batch = items[start : start + per_statement]
             params = []
             for values, added in batch:
-                if not added.keys() <= set(amounts):
-                    raise ValueError(f"Not an amount of {model.__name__}: {sorted(added.keys() - set(amounts))}")
+                if not added.keys() <= known:
+                    raise ValueError(f"Not an amount of {model.__name__}: {sorted(added.keys() - known)}")
                 params.extend(values)
                 params.extend(added.get(name, 0) for name in amounts)
             params = [prep(value) for prep, value in zip(preps * len(batch), params, strict=True)]

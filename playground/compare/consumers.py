@@ -59,8 +59,8 @@ def start_now(coroutine):
     """A task that runs at once, up to its first wait, instead of after everything already
     queued in the loop (asyncio's eager start). Runs that arrive together (several sockets'
     frames read in one turn of the loop) then each send their requests in turn, instead of all
-    preparing first and all sending after: at 10 runs the median request left ~3 ms sooner
-    (bench/relay.py)."""
+    preparing first and all sending after: at 10 runs the added time to first token was 2.1 and
+    0.5 ms against 2.7 and 3.9 without, in the same hour (bench/relay.py)."""
     return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
 
 

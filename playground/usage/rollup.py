@@ -101,12 +101,16 @@ def record_many(completions):
     # In key order: two server processes writing their batches at once then lock the rollup rows
     # they share in the same order, one waiting for the other, instead of deadlocking (PostgreSQL
     # found it after a second and aborted one: bench/relay.py with two processes).
-    ordered = sorted(aggregate(completions).items(), key=_lock_order)
-    found = [(key, amounts) for key, amounts in ordered if all(value is not None for _name, value in key)]
-    rows.add(UsageDaily, KEY, AMOUNTS, [(tuple(value for _name, value in key), amounts) for key, amounts in found])
-    for key, amounts in ordered:
-        if any(value is None for _name, value in key):
-            _add(dict(key), amounts)
+    upserted, with_null = [], []
+    for key, amounts in sorted(aggregate(completions).items(), key=_lock_order):
+        key = dict(key)
+        if None in key.values():
+            with_null.append((key, amounts))
+        else:
+            upserted.append((tuple(key[name] for name in KEY), amounts))
+    rows.add(UsageDaily, KEY, AMOUNTS, upserted)
+    for key, amounts in with_null:
+        _add(key, amounts)
 
 
 def _lock_order(item):

@@ -77,14 +77,20 @@ def simulator():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def run_start_connections(django_db_setup, django_db_blocker):
-    """Runs start on threads of their own (compare/runs.py), each with its own database
-    connection: closed before the test database is dropped (PostgreSQL refuses otherwise)."""
+def thread_connections(django_db_setup, django_db_blocker):
+    """Threads that outlive a test keep their own database connections: the run-start threads
+    (compare/runs.py) and asgiref's one thread for thread-sensitive `sync_to_async` calls made
+    outside `async_to_sync` (async tests). Closed before the test database is dropped
+    (PostgreSQL refuses to drop a database someone is connected to)."""
     yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
     from playground.compare.runs import close_run_start_connections
 
     with django_db_blocker.unblock():
         close_run_start_connections()
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
 
 
 @pytest.fixture(autouse=True)

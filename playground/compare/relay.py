@@ -62,6 +62,9 @@ class Outbox:
         # Seconds the writer waits once woken, so that the panels' chunks arriving meanwhile
         # go out in the same frame (each frame costs the same to send, whatever it carries).
         self.coalesce = coalesce
+        # A panel's first text is waiting: the writer does not wait for more. The time to first
+        # token is what a user watches for, and waiting would save one frame per panel.
+        self._hurry = False
         # completion code -> [text parts, reasoning parts, tool calls or None (call number -> [id, name, argument parts])]
         self._pending: dict[str, list[Any]] = {}
         self._control: deque[Frame] = deque()
@@ -94,9 +97,12 @@ class Outbox:
                 self._on_overflow()
         return not self.overflowed
 
-    def delta(self, code: str, text: str | None = None, reasoning: str | None = None) -> None:
+    def delta(self, code: str, text: str | None = None, reasoning: str | None = None, first: bool = False) -> None:
+        """Text of a completion; `first`: its first (the writer then sends without waiting)."""
         if self.overflowed or self._closed:
             return
+        if first:
+            self._hurry = True
         buf = self._pending.get(code)
         if buf is None:
             buf = self._pending[code] = [[], [], None]
@@ -155,8 +161,9 @@ class Outbox:
     async def _run(self) -> None:
         while not self._closed:
             await self._wake.wait()
-            if self.coalesce:
+            if self.coalesce and not self._hurry:
                 await asyncio.sleep(self.coalesce)
+            self._hurry = False
             self._wake.clear()
             while (self._pending or self._control) and self._window_open() and not self._closed:
                 # Take the buffered deltas and the control frames queued so far together:
@@ -242,11 +249,13 @@ async def relay_completion(
                 ):
                     kind = type(event)
                     if kind is ev.TextDelta:
+                        first = completion.first_token_at is None
                         completion.add_text(event.text)
-                        outbox.delta(code, text=event.text)
+                        outbox.delta(code, text=event.text, first=first)
                     elif kind is ev.ReasoningDelta:
+                        first = completion.first_token_at is None
                         completion.add_reasoning(event.text)
-                        outbox.delta(code, reasoning=event.text)
+                        outbox.delta(code, reasoning=event.text, first=first)
                     elif kind is ev.ToolCallDelta:
                         number = completion.add_tool_call(event.key, event.id, event.name, event.arguments)
                         outbox.tool_call(code, number, event.id, event.name, event.arguments)

@@ -116,6 +116,29 @@ async def test_it_streams_two_models_and_logs_both(alice, branch):
     await comm.disconnect()
 
 
+async def test_each_panels_first_text_is_marked_for_the_writer_to_send_at_once(alice, branch, monkeypatch):
+    from playground.compare.relay import Outbox
+
+    calls = []
+    delta = Outbox.delta
+
+    def recording(self, code, text=None, reasoning=None, first=False):
+        calls.append((code, first))
+        return delta(self, code, text, reasoning, first)
+
+    monkeypatch.setattr(Outbox, "delta", recording)
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["gpt-5-mini", "claude-haiku-4-5"]))
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    codes = {c["id"] for c in frames[0]["completions"]}
+    assert {code for code, _ in calls} == codes
+    for code in codes:
+        flags = [first for c, first in calls if c == code]
+        assert len(flags) > 1
+        assert flags[0] is True and not any(flags[1:])
+
+
 async def test_stop_ends_the_run_at_once_and_keeps_partial_text(alice, branch):
     comm, _ = await connect(alice)
     await comm.send_json_to(

@@ -185,6 +185,23 @@ async def test_a_writer_that_waits_a_moment_sends_the_panels_chunks_arriving_mea
     ]
 
 
+async def test_a_panels_first_text_goes_out_without_the_wait_and_its_later_text_waits():
+    sock = SlowSocket()
+    outbox = Outbox(sock.send, coalesce=0.05)
+    outbox.delta("a", text="first", first=True)
+    await asyncio.sleep(0.01)  # well within the wait
+    assert sock.frames == [{"type": "delta", "completion": "a", "text": "first"}]
+    outbox.delta("a", text=" more")
+    await asyncio.sleep(0.01)
+    assert len(sock.frames) == 1  # waiting for the other panels' chunks
+    outbox.delta("b", text="second")
+    await asyncio.sleep(0.1)
+    await outbox.close()
+    assert sock.frames[1:] == [
+        {"type": "deltas", "deltas": [{"completion": "a", "text": " more"}, {"completion": "b", "text": "second"}]}
+    ]
+
+
 async def test_a_frame_queued_before_any_text_goes_out_before_it_even_while_the_writer_waits():
     # run.started is queued, and the first chunks arrive while the writer waits for more.
     sock = SlowSocket()

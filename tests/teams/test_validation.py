@@ -141,3 +141,25 @@ def test_without_resolving_an_address_in_the_url_is_still_checked(monkeypatch):
     with pytest.raises(ValidationError, match="link-local"):
         validate_base_url("https://[fe80::1]", resolve=False)
     assert validate_base_url("https://gateway.example.com/", resolve=False) == "https://gateway.example.com"
+
+
+def test_a_url_checked_without_a_lookup_is_remembered_for_the_same_allowed_hosts(settings):
+    from playground.teams.validation import _validated_without_lookup
+
+    settings.GATEWAY_ALLOWED_HOSTS = ["127.0.0.1:8001"]
+    assert validate_base_url("http://127.0.0.1:8001/", resolve=False) == "http://127.0.0.1:8001"
+    hits = _validated_without_lookup.cache_info().hits
+    assert validate_base_url("http://127.0.0.1:8001/", resolve=False) == "http://127.0.0.1:8001"
+    assert _validated_without_lookup.cache_info().hits == hits + 1
+    # GATEWAY_ALLOWED_HOSTS changed: the same URL is judged again, and refused.
+    settings.GATEWAY_ALLOWED_HOSTS = []
+    with pytest.raises(ValidationError, match="must use https"):
+        validate_base_url("http://127.0.0.1:8001/", resolve=False)
+    # A refusal is not remembered either way.
+    settings.GATEWAY_ALLOWED_HOSTS = ["127.0.0.1:8001"]
+    assert validate_base_url("http://127.0.0.1:8001/", resolve=False) == "http://127.0.0.1:8001"
+
+
+def test_a_private_address_is_refused_without_a_lookup_too():
+    with pytest.raises(ValidationError, match="private"):
+        validate_base_url("https://10.0.0.5/", resolve=False)

@@ -79,8 +79,10 @@ class GatewayURLs:
     models: str
 
 
+@functools.lru_cache(maxsize=256)
 def resolve_urls(base_url: str) -> GatewayURLs:
-    """Where each dialect lives for a base URL as users paste it.
+    """Where each dialect lives for a base URL as users paste it (worked out once per URL:
+    every request asks).
 
     A bare host (Neon's NEON_AI_GATEWAY_BASE_URL) or one ending in a Neon dialect path
     gets Neon's long paths; any other URL whose path ends in /v1 is an OpenAI-compatible

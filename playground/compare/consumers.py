@@ -97,8 +97,17 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         self.budget = FrameBudget(settings.WS_MAX_FRAMES_PER_SECOND)
         admitted = asyncio.Queue()
         reader = asyncio.create_task(self.admit(receive, admitted))
+        # What Channels' AsyncConsumer.__call__ does, without its task and asyncio.wait() per
+        # message (it waits on the socket and a channel layer at once; this consumer has no
+        # layer): each message `admit` queued is dispatched in turn.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
         try:
-            await super().__call__(scope, admitted.get, send)
+            while True:
+                await self.dispatch(await admitted.get())
+        except StopConsumer:
+            pass
         finally:
             reader.cancel()
             # Also when the server cancels the consumer or it failed: no stream outlives it.
@@ -260,9 +269,15 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         else:
             started = [{"id": str(c.code), "model": c.model, "notes": c.notes} for c in completions]
         self.outbox.frame({"type": "run.started", "run": run_code, "blind": prepared.blind, "completions": started})
-        # The rows are written while the streams connect; each stream waits for them
-        # only when it ends and writes its own row.
-        saved = asyncio.ensure_future(writes.write_batched(runs.save_runs, (run, completions), what="new run(s)"))
+        # The rows are written while the streams wait for their first tokens; each stream waits
+        # for them only when it ends and writes its own row. Written a moment later
+        # (RUN_ROWS_GATHER_MS), with the other runs that start meanwhile: the database thread's
+        # Python shares the GIL with the loop, and a burst of run starts would wait for it.
+        saved = asyncio.ensure_future(
+            writes.write_batched(
+                runs.save_runs, (run, completions), what="new run(s)", gather=settings.RUN_ROWS_GATHER_MS / 1000
+            )
+        )
         codes = set()
         tasks = []
         for completion in completions:

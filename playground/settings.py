@@ -339,6 +339,11 @@ WS_MAX_UNACKED_FRAMES = env_int("WS_MAX_UNACKED_FRAMES", 4096)
 # other panels arriving meanwhile go in the same frame: about half the frames at 150 streams
 # (bench/relay.py), for at most this much latency per chunk. 0 sends at once.
 RELAY_COALESCE_MS = env_float("RELAY_COALESCE_MS", 1.0)
+# A run's rows (the run and a `streaming` row per model) are written this long (ms) after it
+# starts, together with the runs that start meanwhile, while the requests wait for their first
+# tokens: written at once, the first run's rows held the GIL while the runs starting with it
+# were still sending their requests (bench/relay.py). 0 writes at once.
+RUN_ROWS_GATHER_MS = env_float("RUN_ROWS_GATHER_MS", 20.0)
 
 LOGGING = {
     "version": 1,

@@ -103,13 +103,14 @@ BATCH_MAX = 200
 class _Batch:
     """Calls of `function(items)`: what arrives while one call is being written goes in the next.
 
-    Nothing waits for a batch to fill: the first item is written at once, alone, and the items
-    that arrive during that write go together in the next call.
+    The first item is written after `gather` seconds (at once by default), with whatever arrived
+    meanwhile, and the items that arrive during that write go together in the next call.
     """
 
-    def __init__(self, function, what):
+    def __init__(self, function, what, gather=0.0):
         self.function = function
         self.what = what
+        self.gather = gather
         self.items = []  # (item, future)
         self.task = None
 
@@ -121,6 +122,8 @@ class _Batch:
         return await future
 
     async def _drain(self):
+        if self.gather:
+            await asyncio.sleep(self.gather)
         while self.items:
             taken, self.items = self.items[:BATCH_MAX], self.items[BATCH_MAX:]
             try:
@@ -154,8 +157,9 @@ def _resolve(future, result=None, error=None):
 _batches = {}  # (function, event loop) -> _Batch
 
 
-async def write_batched(function, item, *, what):
-    """`write(function, [item, ...])`, with the items of other callers that arrive meanwhile.
+async def write_batched(function, item, *, what, gather=0.0):
+    """`write(function, [item, ...])`, with the items of other callers that arrive meanwhile
+    (and, with `gather`, in that many seconds before the first write).
 
     Returns what `write` returned for the batch; raises what it raised for this item alone.
     """
@@ -164,7 +168,7 @@ async def write_batched(function, item, *, what):
     if batch is None:
         for stale in [k for k in _batches if k[1].is_closed()]:
             del _batches[stale]
-        batch = _batches[key] = _Batch(function, what)
+        batch = _batches[key] = _Batch(function, what, gather)
     return await batch.add(item)
 
 

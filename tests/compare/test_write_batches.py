@@ -38,6 +38,17 @@ async def test_items_that_arrive_during_a_write_go_together_in_the_next(recorder
     assert calls == [["a"], ["b", "c", "d"]]
 
 
+async def test_a_batch_that_gathers_waits_for_the_items_arriving_meanwhile_before_its_first_write(recorder):
+    save, calls, gate = recorder
+    gate.set()
+    first = asyncio.create_task(writes.write_batched(save, "a", what="rows", gather=0.2))
+    await asyncio.sleep(0.05)
+    assert calls == []  # still gathering
+    rest = [asyncio.create_task(writes.write_batched(save, item, what="rows", gather=0.2)) for item in "bc"]
+    assert await asyncio.gather(first, *rest) == [True] * 3
+    assert calls == [["a", "b", "c"]]
+
+
 async def test_one_failing_item_costs_the_others_nothing(recorder):
     save, calls, gate = recorder
     first = asyncio.create_task(writes.write_batched(save, "a", what="rows"))

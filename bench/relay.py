@@ -10,8 +10,8 @@ and reports what the relay adds: latency per chunk after the first (p50, p99), t
 first token, chunks per second, CPU per relayed chunk, the server's peak memory, and
 whether the level is CPU-bound: in the busiest 0.4 s of the relay phase, the app, the
 simulator or this client (each runs its Python on one core) busy 90% of a core or more, or
-the machine's cores 95%; the column names which. Every relayed answer is checked to be exactly the directly read
-text, every chunk in order.
+the machine's cores 95%; the column names which. Every relayed answer is checked to be
+exactly the directly read text, every chunk in order.
 
     .venv/bin/python bench/relay.py [--levels 1x1,10x1,10x5,30x5,60x5] [--chunks 64] [--interval-ms 20]
 

@@ -37,9 +37,10 @@ def decrypt(ciphertext: str) -> str:
 
 # Every run start sends its branch's token: decrypting it (an HMAC check and AES) took 100-170 us
 # of the event loop's time before each first request. A token decrypted is remembered for the
-# same keys (one MultiFernet per set of keys, `_fernet`) and ciphertext: that holds nothing the
-# process does not hold already (the keys and the ciphertexts), and a new token or a key change
-# is a new entry. The keys are not among the arguments, so no traceback's locals show them.
+# same keys (one MultiFernet per set of keys, `_fernet`) and ciphertext, at most 256 of them. The
+# process holds the keys and every stored ciphertext anyway, so this adds only the tokens
+# replaced since, until newer ones push them out; a new token or a key change is a new entry.
+# The keys are not among the arguments, so no traceback's locals show them.
 @lru_cache(maxsize=256)
 def _decrypt(box: MultiFernet, ciphertext: str) -> str:
     try:

@@ -107,10 +107,10 @@ class _Batch:
     meanwhile, and the items that arrive during that write go together in the next call.
     """
 
-    def __init__(self, function, what, gather=0.0):
+    def __init__(self, function, what):
         self.function = function
         self.what = what
-        self.gather = gather
+        self.gather = 0.0
         self.items = []  # (item, future)
         self.task = None
 
@@ -168,7 +168,8 @@ async def write_batched(function, item, *, what, gather=0.0):
     if batch is None:
         for stale in [k for k in _batches if k[1].is_closed()]:
             del _batches[stale]
-        batch = _batches[key] = _Batch(function, what, gather)
+        batch = _batches[key] = _Batch(function, what)
+    batch.gather = gather  # the caller's, not the first caller's (a setting may have changed)
     return await batch.add(item)
 
 

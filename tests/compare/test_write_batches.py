@@ -49,6 +49,18 @@ async def test_a_batch_that_gathers_waits_for_the_items_arriving_meanwhile_befor
     assert calls == [["a", "b", "c"]]
 
 
+async def test_the_wait_to_gather_is_the_callers_even_on_a_batch_made_without_one(recorder):
+    save, calls, gate = recorder
+    gate.set()
+    assert await writes.write_batched(save, "a", what="rows") is True
+    assert calls == [["a"]]  # at once
+    later = asyncio.create_task(writes.write_batched(save, "b", what="rows", gather=0.2))
+    await asyncio.sleep(0.05)
+    assert calls == [["a"]]  # now gathering
+    assert await later is True
+    assert calls == [["a"], ["b"]]
+
+
 async def test_one_failing_item_costs_the_others_nothing(recorder):
     save, calls, gate = recorder
     first = asyncio.create_task(writes.write_batched(save, "a", what="rows"))

@@ -148,7 +148,8 @@ async def direct_phase(base, runs, models):
 
 
 async def relay_run(url, cookie, origin, branch, models, text, ready, go):
-    """One run through the relay: {model: [(seconds since run frame, cumulative chars)]}, frames.
+    """One run through the relay: {model: [(seconds since run frame, cumulative chars)]}, its
+    texts, how many frames, and when the run frame was sent (perf_counter).
 
     Like a browser with the Compare page open: the socket is connected first (`ready`),
     and every client sends its run at the same moment (`go`).
@@ -189,7 +190,7 @@ async def relay_run(url, cookie, origin, branch, models, text, ready, go):
                 raise RuntimeError(f"run refused: {frame}")
             elif kind == "run.done":
                 break
-    return marks, {model: "".join(parts) for model, parts in texts.items()}, frames
+    return marks, {model: "".join(parts) for model, parts in texts.items()}, frames, t0
 
 
 async def relay_phase(app_urls, cookie, branch, runs, models):
@@ -331,11 +332,27 @@ def setup_app(sim_url, folder, shared=False, max_runs_per_user=1000):
     return env, f"sessionid={session}", branch
 
 
-def measure(direct, relay, models):
-    """What the relay adds, pairing each relayed stream with the direct read of the same prompt."""
+def burst_ends(relay, runs):
+    """Per run: when its burst's first answer was complete (perf_counter). From then on the
+    server also finishes answers (rows, rendering, final frames) while the others stream."""
+    ends = []
+    for start in range(0, len(relay), runs):
+        burst = relay[start : start + runs]
+        last = [t0 + marks[-1][0] for run_marks, _, _, t0 in burst for marks in run_marks.values() if marks]
+        ends += [min(last, default=float("inf"))] * len(burst)
+    return ends
+
+
+def measure(direct, relay, models, runs=None):
+    """What the relay adds, pairing each relayed stream with the direct read of the same prompt.
+
+    The added latency per chunk is also split by when the chunk arrived: while every answer of
+    its burst was still streaming, or after the first had ended (`burst_ends`)."""
     added_chunk, added_ttft, direct_ttft, relay_ttft = [], [], [], []
+    streaming, ending = [], []
     in_order = chunks = frames = 0
-    for i, (run_marks, run_texts, run_frames) in enumerate(relay):
+    ends = burst_ends(relay, runs or len(relay))
+    for i, (run_marks, run_texts, run_frames, t0) in enumerate(relay):
         frames += run_frames
         for j, model in enumerate(models):
             d, direct_text = direct[i * len(models) + j]
@@ -353,12 +370,22 @@ def measure(direct, relay, models):
             for t, total in d[1:]:
                 rt = arrival_at(r, total)
                 if rt is not None:
-                    added_chunk.append(((rt - r0) - (t - d0)) * 1000)
+                    added = ((rt - r0) - (t - d0)) * 1000
+                    added_chunk.append(added)
+                    (streaming if t0 + rt < ends[i] else ending).append(added)
     return {
         "complete_in_order": in_order,
         "chunks": chunks,
         "frames": frames,
-        "added_latency_per_chunk_ms": {"p50": percentile(added_chunk, 50), "p99": percentile(added_chunk, 99)},
+        "added_latency_per_chunk_ms": {
+            "p50": percentile(added_chunk, 50),
+            "p99": percentile(added_chunk, 99),
+            # The same p99 for the chunks that arrived while all the burst's answers streamed, and
+            # for those after its first answer ended (`share`: what part of the chunks they are).
+            "p99_streaming": percentile(streaming, 99),
+            "p99_burst_end": percentile(ending, 99),
+            "burst_end_share": len(ending) / max(len(added_chunk), 1),
+        },
         "added_ttft_ms": {"p50": percentile(added_ttft, 50), "p99": percentile(added_ttft, 99)},
         "ttft_ms_p50": {"direct": percentile(direct_ttft, 50), "relay": percentile(relay_ttft, 50)},
     }
@@ -421,7 +448,7 @@ def run_level(sim, apps, app_urls, cookie, branch, runs, models, repeats=1):
         peak = max(peak, *(stats[2] for stats in after))
         relay += r
         relay_s += seconds
-    result = measure(direct, relay, models)
+    result = measure(direct, relay, models, runs)
     chunks = max(result["chunks"], 1)
     app_busy = busiest * 100
     machine = machine_busy / max(machine_total, 1) * 100
@@ -521,7 +548,8 @@ def run_levels(sim, env, cookie, branch, levels, processes, uvloop, minimal=Fals
 
 def print_table(results):
     header = (
-        f"{'streams':>7} {'in order':>9} {'add/chunk p50':>13} {'p99':>8} {'floor p99':>9} {'add TTFT p50':>12} "
+        f"{'streams':>7} {'in order':>9} {'add/chunk p50':>13} {'p99':>8} {'streaming':>9} {'end':>6} "
+        f"{'floor p99':>9} {'add TTFT p50':>12} "
         f"{'floor':>6} "
         f"{'chunks/s dir':>12} {'relay':>7} {'frames':>7} {'CPU us/chunk':>12} {'(direct)':>8} {'peak MB':>8} "
         f"{'app %core':>9} {'machine %':>9} {'peak: app':>9} {'sim':>4} {'client':>6} {'machine':>7} {'CPU-bound':>9}"
@@ -532,6 +560,8 @@ def print_table(results):
         print(
             f"{r['streams']:>7} {str(r['complete_in_order']) + '/' + str(r['streams_measured']):>9} "
             f"{fmt(r['added_latency_per_chunk_ms']['p50'], 2):>13} {fmt(r['added_latency_per_chunk_ms']['p99'], 2):>8} "
+            f"{fmt(r['added_latency_per_chunk_ms']['p99_streaming'], 1):>9} "
+            f"{fmt(r['added_latency_per_chunk_ms']['p99_burst_end'], 1):>6} "
             f"{fmt(r['floor_latency_per_chunk_ms']['p99'], 2):>9} "
             f"{fmt(r['added_ttft_ms']['p50'], 2):>12} {fmt(r['floor_ttft_ms']['p50'], 1):>6} "
             f"{fmt(r['chunks_per_s']['direct'], 0):>12} "
@@ -633,7 +663,9 @@ def main():
         "the simulator or this client busy 90% of a core, or the machine 95%; 'peak' columns);\n"
         "added TTFT p50 <= 5 ms at 10 runs, <= 20 ms at 150 streams; CPU per relayed chunk <= 150 us at 150\n"
         "streams; peak memory <= 200 MB. Times in ms. '(direct)' is this client's own CPU per chunk reading the\n"
-        "same streams directly. 'floor p99': the same streams read directly twice and compared as the relay is:\n"
+        "same streams directly. 'streaming' and 'end': the p99 of the chunks that arrived while every answer of\n"
+        "their burst was streaming, and of those after its first answer ended (the server then also writes rows,\n"
+        "renders and sends final frames). 'floor p99': the same streams read directly twice and compared as the relay is:\n"
         "what the method itself measures with no relay in between; 'floor' after add TTFT: the median of how far\n"
         "the two direct reads' times to first token differ, stream by stream. 'CPU us/chunk' and 'peak MB' count the\n"
         "app process and the processes it started (its markdown renderer; peaks summed); 'app %core' the app alone\n"

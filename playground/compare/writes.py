@@ -25,6 +25,7 @@ import logging
 import random
 import time
 from collections import deque
+from contextvars import ContextVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -41,12 +42,19 @@ CONFLICTS = ("40P01", "40001")  # deadlock detected, serialization failure
 CONFLICT_RETRIES = 3
 CONFLICT_PAUSE = 0.05
 
+# In the database thread, during a write: the event loop that awaits it. What the write's
+# receivers do once it commits and that belongs in the loop (announcing to live pages) is handed
+# to that loop, not waited for: the database thread, which every run start and write of the
+# process shares, goes on with the next write.
+writing_loop: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar("writing_loop", default=None)
+
 _queue = deque()  # (function, args, what, queued at, count)
 _task = None
 _down_since = None
 
 
-def _attempt(function, args, what):
+def _attempt(function, args, what, loop=None):
+    writing_loop.set(loop)  # this call's own context (sync_to_async runs it in a copy)
     for retry in range(CONFLICT_RETRIES + 1):
         # After a failure Django keeps the broken connection; drop it so the next query reconnects.
         for connection in connections.all(initialized_only=True):
@@ -86,7 +94,7 @@ async def write(function, *args, what, count=1):
     """
     if not _queue:
         try:
-            await sync_to_async(_attempt)(function, args, what)
+            await sync_to_async(_attempt)(function, args, what, asyncio.get_running_loop())
             return True
         except UNREACHABLE as exc:
             _outage(exc)
@@ -205,7 +213,7 @@ async def _retry():
     while _queue:
         function, args, what, queued, count = _queue[0]
         try:
-            await sync_to_async(_attempt)(function, args, what)
+            await sync_to_async(_attempt)(function, args, what, asyncio.get_running_loop())
         except UNREACHABLE:
             if time.monotonic() - queued > settings.RUN_DB_RETRY_SECONDS:
                 _queue.popleft()

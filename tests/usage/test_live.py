@@ -1,9 +1,15 @@
 """/ws/usage/: a team's open Usage pages hear of each request it logs."""
 
+import asyncio
+from types import SimpleNamespace
+
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 
 from playground.asgi import application
+from playground.compare import writes
+from playground.usage import live
 from tests.compare.test_consumer import ORIGIN, connect, receive_until, run_frame, session_cookie_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -51,3 +57,60 @@ async def test_another_teams_requests_are_not_announced(alice, charlie, branch):
     assert await page.receive_nothing(timeout=0.5)
     await runner.disconnect()
     await page.disconnect()
+
+
+class HeldLayer:
+    """A channel layer whose group sends wait until the test lets them through."""
+
+    def __init__(self):
+        self.release = asyncio.Event()
+        self.sent = []
+
+    async def group_send(self, group, message):
+        await self.release.wait()
+        self.sent.append((group, message))
+
+
+def announce_in_a_transaction(completions):
+    with transaction.atomic():
+        live.on_completions_finished(sender=None, completions=completions)
+
+
+async def test_the_database_thread_hands_the_announcement_to_the_loop_and_does_not_wait(monkeypatch):
+    layer = HeldLayer()
+    monkeypatch.setattr(live, "get_channel_layer", lambda: layer)
+    finished = [SimpleNamespace(team_id=7, code="a1"), SimpleNamespace(team_id=7, code="a2")]
+    try:
+        # Were the write to wait for the group send, it would wait for `release`, which is only
+        # set once the write has returned.
+        assert await asyncio.wait_for(writes.write(announce_in_a_transaction, finished, what="test"), 10) is True
+        assert layer.sent == []
+    finally:
+        layer.release.set()
+    for _ in range(200):
+        if layer.sent:
+            break
+        await asyncio.sleep(0.01)
+    assert layer.sent == [("usage.team.7", {"type": "usage.request", "code": "a2"})]  # the team's latest
+
+
+def test_without_a_loop_awaiting_the_write_the_announcement_is_made_there(monkeypatch):
+    layer = HeldLayer()
+    layer.release.set()
+    monkeypatch.setattr(live, "get_channel_layer", lambda: layer)
+    announce_in_a_transaction([SimpleNamespace(team_id=3, code="b1")])  # a sweep, a command
+    assert layer.sent == [("usage.team.3", {"type": "usage.request", "code": "b1"})]
+
+
+async def test_an_announcement_that_fails_is_logged_and_the_write_stands(monkeypatch, caplog):
+    class Broken:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(live, "get_channel_layer", lambda: Broken())
+    assert await writes.write(announce_in_a_transaction, [SimpleNamespace(team_id=5, code="c1")], what="test")
+    for _ in range(200):
+        if "could not announce request c1" in caplog.text:
+            break
+        await asyncio.sleep(0.01)
+    assert "could not announce request c1 to live usage pages" in caplog.text

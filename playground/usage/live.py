@@ -46,7 +46,7 @@ _sending = set()  # the announcements under way in the loop (a task must be refe
 def _announce(layer, latest, loop=None):
     """The group sends of a committed write. From the relay's writes they are handed to its
     event loop and not waited for: waiting held the database thread for as long as the loop
-    took to get to them (bench/relay.py, 150 answers ending together: ~9 ms a batch of
+    took to get to them (bench/relay.py, 150 answers ending together: 4-9 ms a batch of
     finished rows, every later write and run start of the process behind it). Elsewhere (a
     sweep, a command: no loop awaits the write) they are made here."""
     if loop is not None:

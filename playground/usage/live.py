@@ -8,6 +8,7 @@ access-checked, filtered view, so no row is pushed to someone who may not see it
 
 import asyncio
 import logging
+from contextlib import suppress
 from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -49,17 +50,11 @@ def _announce(layer, latest, loop=None):
     took to get to them (bench/relay.py, 150 answers ending together: 4-9 ms a batch of
     finished rows, every later write and run start of the process behind it). Elsewhere (a
     sweep, a command: no loop awaits the write) they are made here."""
-    if loop is not None:
-        try:
-            loop.call_soon_threadsafe(_start_sending, layer, latest)
-            return
-        except RuntimeError:  # the loop has closed: no page of it is left to tell
-            return
-    for team_id, code in latest.items():
-        try:
-            async_to_sync(layer.group_send)(group_name(team_id), {"type": "usage.request", "code": code})
-        except Exception:
-            _not_announced(code)
+    if loop is None:
+        async_to_sync(_send)(layer, latest)
+        return
+    with suppress(RuntimeError):  # the loop has closed: no page of it is left to tell
+        loop.call_soon_threadsafe(_start_sending, layer, latest)
 
 
 def _start_sending(layer, latest):
@@ -73,12 +68,8 @@ async def _send(layer, latest):
         try:
             await layer.group_send(group_name(team_id), {"type": "usage.request", "code": code})
         except Exception:
-            _not_announced(code)
-
-
-def _not_announced(code):
-    # A page that does not update live is not worth failing the request's log for.
-    log.warning("could not announce request %s to live usage pages", code, exc_info=True)
+            # A page that does not update live is not worth failing the request's log for.
+            log.warning("could not announce request %s to live usage pages", code, exc_info=True)
 
 
 class UsageConsumer(AsyncJsonWebsocketConsumer):

@@ -114,3 +114,13 @@ async def test_an_announcement_that_fails_is_logged_and_the_write_stands(monkeyp
             break
         await asyncio.sleep(0.01)
     assert "could not announce request c1 to live usage pages" in caplog.text
+
+
+def test_without_a_loop_an_announcement_that_fails_is_logged(monkeypatch, caplog):
+    class Broken:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(live, "get_channel_layer", lambda: Broken())
+    announce_in_a_transaction([SimpleNamespace(team_id=5, code="d1")])  # the write stands: no raise
+    assert "could not announce request d1 to live usage pages" in caplog.text

@@ -523,12 +523,30 @@ async def stream_anthropic(
 
 
 def stream_completion(
-    client: httpx.AsyncClient, *, endpoint, base_url, token, model, messages, params=None, thinking_budget=None
+    client: httpx.AsyncClient,
+    *,
+    endpoint,
+    base_url,
+    token,
+    model,
+    messages,
+    params=None,
+    thinking_budget=None,
+    include_usage=None,
 ):
     """The stream of one answer through `endpoint`: "chat_completions", "openai_responses" or
-    "anthropic_messages". thinking_budget applies to Anthropic only."""
+    "anthropic_messages". thinking_budget applies to Anthropic only; include_usage (ask for
+    usage on the last chunk) to chat completions only, looked up by model id when None."""
     if endpoint == "chat_completions":
-        return stream_chat(client, base_url=base_url, token=token, model=model, messages=messages, params=params)
+        return stream_chat(
+            client,
+            base_url=base_url,
+            token=token,
+            model=model,
+            messages=messages,
+            params=params,
+            include_usage=include_usage,
+        )
     if endpoint == "openai_responses":
         return stream_responses(client, base_url=base_url, token=token, model=model, messages=messages, params=params)
     if endpoint == "anthropic_messages":

@@ -215,9 +215,10 @@ class Completion(models.Model):
     # Set by the relay: the usage so far is only its input half (gateway.stream.Usage.partial).
     usage_partial = False
 
-    def plan(self, params, thinking_budget=None):
+    def plan(self, params, thinking_budget=None, include_usage=True):
         self.send_params = params
         self.thinking_budget = thinking_budget
+        self.include_usage = include_usage  # stream_options.include_usage (runs.ModelPlan)
         self.text_parts = []
         self.reasoning_parts = []
         self.call_parts = {}  # a tool call's key in its dialect -> [number, id, name, argument parts]

@@ -246,6 +246,7 @@ async def relay_completion(
                     messages=completion.request_messages(),
                     params=completion.send_params,
                     thinking_budget=completion.thinking_budget,
+                    include_usage=completion.include_usage,
                 ):
                     kind = type(event)
                     if kind is ev.TextDelta:

@@ -379,8 +379,20 @@ def parse_model_params(model_params, models) -> dict:
     return clean
 
 
-def plan_model(model: GatewayModel | None, model_id: str, params: dict):
-    """(endpoint, params, thinking budget, notes) for one model of a run.
+@dataclass(frozen=True)
+class ModelPlan:
+    """How one model of a run is asked: what `plan_model` decided from its catalog row."""
+
+    endpoint: str  # "chat_completions", "openai_responses" or "anthropic_messages"
+    params: dict  # what is sent, after what the model refuses is left out
+    thinking: int | None  # Anthropic's extended-thinking budget
+    notes: list  # why anything was left out or changed, shown in the panel
+    include_usage: bool  # send stream_options.include_usage (chat completions only)
+
+
+def plan_model(model: GatewayModel | None, model_id: str, params: dict) -> ModelPlan:
+    """How one model of a run is asked (endpoint, parameters, thinking budget, notes and
+    whether to ask for usage), from its catalog row only.
 
     The endpoint comes from the catalog: models that only speak OpenAI Responses go
     there, and Claude goes through Anthropic Messages when extended thinking is on.
@@ -446,7 +458,8 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict):
     if model is not None and model.max_output and params.get("max_tokens", 0) > model.max_output:
         params["max_tokens"] = model.max_output
         notes.append(f"max_tokens lowered to {model.max_output:,}, this model's output limit.")
-    return endpoint, params, thinking, notes
+    include_usage = endpoint == "chat_completions" and accepts.stream_options
+    return ModelPlan(endpoint, params, thinking, notes, include_usage)
 
 
 # The catalog changes only through migrations and sync_models; runs read it from memory,
@@ -663,9 +676,9 @@ def plan_completions(run, branch, model_ids, now, user):
     completions = []
     for model_id in model_ids:
         own = {**run.params, **(run.model_params or {}).get(model_id, {})}
-        endpoint, params, thinking, notes = plan_model(models[model_id], model_id, own)
-        notes += branch_notes(branch, model_id)
         model = models[model_id]
+        plan = plan_model(model, model_id, own)
+        notes = plan.notes + branch_notes(branch, model_id)
         images = has_images(run.messages) or has_images((run.threads or {}).get(model_id, ()))
         text_only = images and (model is None or "image" not in model.input_modalities)
         if text_only:
@@ -678,13 +691,13 @@ def plan_completions(run, branch, model_ids, now, user):
             user=user,
             branch=branch,
             model=model_id,
-            endpoint=endpoint,
+            endpoint=plan.endpoint,
             started=now,
             price=prices[model_id],
             notes=notes,
         )
         completion.text_only = text_only
-        completions.append(completion.plan(params, thinking))
+        completions.append(completion.plan(plan.params, plan.thinking, plan.include_usage))
     return completions
 
 

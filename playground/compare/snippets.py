@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from gateway.client import (
     ANTHROPIC_VERSION,
     NEON_DIALECT_PATHS,
-    accepts_stream_options,
     anthropic_body,
     chat_body,
     responses_body,
@@ -48,14 +47,14 @@ def plan_calls(models, messages, params):
     catalog = catalog_models()
     calls = []
     for model_id in models:
-        endpoint, model_params, thinking, notes = plan_model(catalog.get(model_id), model_id, params)
-        if endpoint == "openai_responses":
-            body = responses_body(model_id, messages, model_params)
-        elif endpoint == "anthropic_messages":
-            body = anthropic_body(model_id, messages, model_params, thinking)
+        plan = plan_model(catalog.get(model_id), model_id, params)
+        if plan.endpoint == "openai_responses":
+            body = responses_body(model_id, messages, plan.params)
+        elif plan.endpoint == "anthropic_messages":
+            body = anthropic_body(model_id, messages, plan.params, plan.thinking)
         else:
-            body = chat_body(model_id, messages, model_params, include_usage=accepts_stream_options(model_id))
-        calls.append(Call(model_id, endpoint, body, notes))
+            body = chat_body(model_id, messages, plan.params, include_usage=plan.include_usage)
+        calls.append(Call(model_id, plan.endpoint, body, plan.notes))
     return calls
 
 

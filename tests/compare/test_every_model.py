@@ -86,3 +86,33 @@ async def test_gemini_gets_a_note_that_stream_options_is_left_out(alice, branch)
     assert any("stream_options" in n for n in frames[0]["completions"][0]["notes"])
     done = next(f for f in frames if f["type"] == "completion.done")
     assert done["status"] == "ok"
+
+
+async def test_whether_a_run_asks_for_usage_is_the_models_row_not_a_second_lookup(alice, branch, monkeypatch):
+    """The catalog row decides stream_options, for the request and for its code snippet alike:
+    a row edited to refuse it (as Gemini's does) is obeyed, though catalog.json says otherwise."""
+    from gateway.models import GatewayModel
+    from playground.compare import relay
+    from playground.compare.runs import forget_catalog
+    from playground.compare.snippets import plan_calls
+
+    await GatewayModel.objects.filter(id="gpt-5-mini").aupdate(stream_options=False)
+    forget_catalog()
+    asked = []
+    real = relay.stream_completion
+
+    def recording(client, **kwargs):
+        asked.append((kwargs["model"], kwargs["include_usage"]))
+        return real(client, **kwargs)
+
+    monkeypatch.setattr(relay, "stream_completion", recording)
+    comm, _ = await connect(alice)
+    await comm.send_json_to(run_frame(branch, ["gpt-5-mini", "gpt-5-nano"], max_tokens=32))
+    frames = await receive_until(comm, lambda f: f["type"] == "run.done")
+    await comm.disconnect()
+    assert sorted(asked) == [("gpt-5-mini", False), ("gpt-5-nano", True)]
+    started = frames[0]["completions"]
+    assert any("stream_options left out" in note for c in started if c["model"] == "gpt-5-mini" for note in c["notes"])
+    bodies = {call.model: call.body for call in await sync_to_async(plan_calls)(["gpt-5-mini", "gpt-5-nano"], [], {})}
+    assert "stream_options" not in bodies["gpt-5-mini"]
+    assert bodies["gpt-5-nano"]["stream_options"] == {"include_usage": True}

@@ -55,15 +55,15 @@ def test_the_simulator_accepts_what_the_product_sends_to_every_model():
     chat_models = GatewayModel.objects.chat()
     assert chat_models.count() > 40
     for model in chat_models:
-        endpoint, params, thinking, notes = plan_model(model, model.id, EVERY_PARAM)
-        if endpoint == "chat_completions":
-            body = {"model": model.id, "messages": MESSAGES, **params}
-            if quirks.lookup(model.id).stream_options:
+        plan = plan_model(model, model.id, EVERY_PARAM)
+        if plan.endpoint == "chat_completions":
+            body = {"model": model.id, "messages": MESSAGES, **plan.params}
+            if plan.include_usage:
                 body["stream_options"] = {"include_usage": True}
-            assert chat.reject(model.id, body, MESSAGES) is None, (model.id, params)
-        elif endpoint == "openai_responses":
-            body = {"model": model.id, "input": MESSAGES, **params}
-            assert responses.reject(model.id, body, MESSAGES) is None, (model.id, params)
+            assert chat.reject(model.id, body, MESSAGES) is None, (model.id, plan.params)
+        elif plan.endpoint == "openai_responses":
+            body = {"model": model.id, "input": MESSAGES, **plan.params}
+            assert responses.reject(model.id, body, MESSAGES) is None, (model.id, plan.params)
 
 
 def test_the_simulator_refuses_what_the_catalog_says_a_model_refuses():

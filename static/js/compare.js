@@ -775,7 +775,9 @@
       const input = base + history.reduce((n, m) => n + approxTokens(turnText(m.content)) + 85 * turnImages(m.content), 0);
       tokens = Math.max(tokens, input);
       const cap = Number(box?.dataset.maxOut) || Infinity;
-      const output = Math.min(maxTokens + (model.startsWith("claude") ? thinking : 0), cap);
+      // The thinking budget is spent only where the run sends it (runs.plan_model: Claude's
+      // reasoning models, through Anthropic Messages), as the catalog row says.
+      const output = Math.min(maxTokens + (box?.dataset.thinking ? thinking : 0), cap);
       if (!box || box.dataset.in === "" || box.dataset.out === "") { unknown += 1; continue; }
       worst += (input * Number(box.dataset.in) + output * Number(box.dataset.out)) / 1e6;
     }

@@ -217,6 +217,24 @@ def test_pre_flight_shows_tokens_and_the_worst_case_and_asks_above_the_threshold
     expect(page.locator(".panel")).to_have_count(0)
 
 
+def test_pre_flight_counts_the_thinking_budget_only_where_the_run_sends_it(logged_in):
+    page = logged_in
+    expect(page.locator("#conn")).to_have_text("Connected")
+    choose(page, "claude-opus-4-1")
+    page.fill("#prompt", "Think it through.")
+    page.fill("#max_tokens", "100")
+    line = page.locator("#preflight")
+    expect(line).not_to_have_class(re.compile(r"\bover\b"))
+    # 20,100 output tokens at $75 / 1M: over the threshold, for a model whose row says it thinks.
+    page.locator("details.advanced summary", has_text="Reasoning").click()
+    page.fill("#thinking_budget", "20000")
+    expect(line).to_have_class(re.compile(r"\bover\b"))
+    # The same name with a row that says otherwise (data-thinking empty) spends no budget.
+    page.evaluate("document.querySelector('input[value=\"claude-opus-4-1\"]').dataset.thinking = ''")
+    page.fill("#thinking_budget", "21504")
+    expect(line).not_to_have_class(re.compile(r"\bover\b"))
+
+
 def test_a_429_counts_down_and_then_offers_retry_now(logged_in):
     page = logged_in
     expect(page.locator("#conn")).to_have_text("Connected")

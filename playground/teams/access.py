@@ -1,4 +1,7 @@
-"""Access to teams and branches: one helper per object, each returning the object or raising Http404.
+"""Access to teams and branches: each helper returns the object or raises Http404 (not a
+member: the object does not exist for you) or PermissionDenied (a member whose role may not
+do this). Running on a branch is asked at every run start, so `runner_branch` remembers a
+grant for a few seconds (dropped when a membership or branch changes).
 
 Apps above teams keep the helpers of their own objects next to them (a logged request:
 `playground.compare.access`), built on the same membership rule.

@@ -6,6 +6,7 @@ import json
 import re
 from statistics import median
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -77,7 +78,7 @@ def add_version(prompt, *, author, system, messages, params, model_ids, variable
         system=system,
         messages=messages,
         params=clean_params(params),
-        model_ids=[m for m in model_ids if isinstance(m, str)][:8],
+        model_ids=[m for m in model_ids if isinstance(m, str)][: settings.RUN_MAX_MODELS],  # what one run takes
         variables=clean_variables(list(variables), names_in(system, messages)),
         note=(note or "").strip()[:200],
         author=author,

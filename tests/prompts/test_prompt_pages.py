@@ -81,6 +81,16 @@ def test_every_member_reads_the_list_with_search_and_tags(login, users, team, pr
     assert "Summary" not in c.get(url, {"tag": "supp"}).content.decode()
 
 
+def test_a_version_keeps_as_many_models_as_one_run_takes(bob, team, settings):
+    settings.RUN_MAX_MODELS = 10
+    p = Prompt.objects.create(team=team, name="Wide", author=bob)
+    models = [f"model-{n}" for n in range(12)]
+    version = library.add_version(
+        p, author=bob, system="", messages=[{"role": "user", "content": "hi"}], params={}, model_ids=models
+    )
+    assert version.model_ids == models[:10]
+
+
 def test_a_private_prompt_is_its_authors_alone(login, alice, bob, team):
     p = Prompt.objects.create(team=team, name="Secret plan", author=bob, visibility="private")
     library.add_version(p, author=bob, system="", messages=[{"role": "user", "content": "hi"}], params={}, model_ids=[])

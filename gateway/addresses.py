@@ -6,9 +6,6 @@ so a host whose DNS answer changes in between (DNS rebinding) still cannot reach
 """
 
 import ipaddress
-from urllib.parse import urlsplit
-
-DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def parse_allowed_hosts(entries) -> frozenset[tuple[str, int]]:
@@ -30,16 +27,6 @@ def parse_allowed_hosts(entries) -> frozenset[tuple[str, int]]:
             raise ValueError(f"GATEWAY_ALLOWED_HOSTS: {entry!r} has an invalid port")
         allowed.add((host, int(port) if port else 443))
     return frozenset(allowed)
-
-
-def url_host_port(url: str) -> tuple[str, int | None]:
-    """(host in lower case, port with the scheme's default filled in) of a URL."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(parts.scheme.lower())
 
 
 def refusal(ip) -> str | None:

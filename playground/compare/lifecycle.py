@@ -89,10 +89,6 @@ def stopping():
     return _stopping
 
 
-def live_count():
-    return len(_live)
-
-
 # --- Checkpoint and heartbeat -------------------------------------------------------------
 
 

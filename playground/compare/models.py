@@ -97,9 +97,6 @@ class CompletionQuerySet(models.QuerySet):
     def for_team(self, team):
         return self.filter(team=team)
 
-    def in_period(self, start, end):
-        return self.filter(started__gte=start, started__lt=end)
-
 
 class Completion(models.Model):
     """One model's answer in a run: one gateway request, logged whatever happened to it.

@@ -31,7 +31,6 @@ ENDPOINT_LABELS = {
     "openai_responses": "OpenAI Responses",
     "anthropic_messages": "Anthropic Messages",
 }
-LANGUAGES = ("python", "typescript", "curl", "mastra")
 
 
 @dataclass

@@ -9,7 +9,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -125,10 +124,6 @@ def _add(key, amounts):
     with transaction.atomic():
         if not UsageDaily.objects.filter(**key).update(**increments):
             UsageDaily.objects.create(**key, **amounts)
-
-
-async def arecord(completion):
-    await sync_to_async(record)(completion)
 
 
 def aggregate(completions):

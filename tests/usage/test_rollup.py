@@ -4,7 +4,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from playground import rows
 from playground.compare.models import Completion
 from playground.usage import rollup
 from playground.usage.models import UsageDaily
-from playground.usage.rollup import arecord, record
+from playground.usage.rollup import record
 
 pytestmark = pytest.mark.django_db
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -160,12 +159,6 @@ def test_the_rollup_of_many_batches_is_the_rollup_rebuilt_from_the_log(finish, b
 def test_an_amount_the_rollup_has_no_column_for_is_refused(finish):
     with pytest.raises(ValueError, match="Not an amount of UsageDaily: \\['tokens'\\]"):
         rows.add(UsageDaily, rollup.KEY, rollup.AMOUNTS, [((1, NOON.date(), 1, 1, "m", "", "ok", ""), {"tokens": 1})])
-
-
-def test_arecord_records_from_async_code(finish):
-    completion = finish(started=NOON, record_it=False)
-    async_to_sync(arecord)(completion)
-    assert UsageDaily.objects.get().requests == 1
 
 
 def test_a_batch_updates_its_rollup_rows_in_one_order_whatever_the_order_it_came_in(finish, bob, monkeypatch):

@@ -499,7 +499,8 @@ def run_slot(user_id):
 
 
 def forget_catalog():
-    """Drop the in-memory catalog (after a sync, and between tests)."""
+    """Drop this process's copy of the catalog (tests, between catalogs). A change made
+    elsewhere (sync_models, the admin, another process) shows within CATALOG_TTL."""
     global _catalog
     _catalog = (0.0, {})
 

@@ -1,9 +1,10 @@
 """What a branch may hold: a gateway base URL that is safe to call, a Neon branch id.
 
-The base URL is checked when it is saved and again before each outbound call (run
-start in compare/runs.py, the branch check, sync_models), because a host's DNS can
-change after it was saved. This is the guard against server-side request forgery: a
-branch owner must not make the server call its own network.
+The base URL is checked, with a DNS lookup, when it is saved and before the branch check and
+sync_models call it; a run start checks its form only (compare/runs.py), since every
+connection is checked again on the address it really uses (gateway/transport.py), which
+a host whose DNS answer changed since (rebinding) cannot pass. This is the guard against
+server-side request forgery: a branch owner must not make the server call its own network.
 """
 
 import functools

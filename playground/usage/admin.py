@@ -5,7 +5,8 @@ from .models import UsageDaily
 
 @admin.register(UsageDaily)
 class UsageDailyAdmin(admin.ModelAdmin):
-    """Read-only: rows are maintained by playground.usage.rollup.record()."""
+    """Read-only: rows are added to as requests end (playground.usage.rollup.record_many)
+    and recomputed from the log by rollup.rebuild()."""
 
     list_display = ["day", "team", "user", "branch", "model", "requests", "errors", "cost"]
     list_select_related = ["team", "user", "branch"]

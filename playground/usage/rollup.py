@@ -1,8 +1,9 @@
 """The per-day rollup (UsageDaily) the usage pages read instead of the request log.
 
-`record(completion)` is called once per request, when it ends (the compare app sends
-`completions_finished`; this app's receiver calls `record_many`). Calling it twice for one request
-counts it twice. `rebuild()` recomputes the rollup from the log (migrations, repairs).
+Each request is added once, when it ends: the compare app sends `completions_finished` with
+the rows it just wrote (a batch), in the same transaction, and this app's receiver calls
+`record_many` (`record` is the one-row form). Adding a request twice counts it twice.
+`rebuild()` recomputes the rollup from the log (migrations, repairs).
 """
 
 from bisect import bisect_left

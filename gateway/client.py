@@ -537,28 +537,13 @@ def stream_completion(
     """The stream of one answer through `endpoint`: "chat_completions", "openai_responses" or
     "anthropic_messages". thinking_budget applies to Anthropic only; include_usage (ask for
     usage on the last chunk) to chat completions only, looked up by model id when None."""
+    request = {"base_url": base_url, "token": token, "model": model, "messages": messages, "params": params}
     if endpoint == "chat_completions":
-        return stream_chat(
-            client,
-            base_url=base_url,
-            token=token,
-            model=model,
-            messages=messages,
-            params=params,
-            include_usage=include_usage,
-        )
+        return stream_chat(client, **request, include_usage=include_usage)
     if endpoint == "openai_responses":
-        return stream_responses(client, base_url=base_url, token=token, model=model, messages=messages, params=params)
+        return stream_responses(client, **request)
     if endpoint == "anthropic_messages":
-        return stream_anthropic(
-            client,
-            base_url=base_url,
-            token=token,
-            model=model,
-            messages=messages,
-            params=params,
-            thinking_budget=thinking_budget,
-        )
+        return stream_anthropic(client, **request, thinking_budget=thinking_budget)
     raise ValueError(f"unknown endpoint {endpoint!r}")
 
 

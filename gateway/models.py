@@ -71,6 +71,11 @@ class GatewayModel(models.Model):
     def __str__(self):
         return self.id
 
+    @property
+    def extended_thinking(self) -> bool:
+        """Whether a thinking budget is sent to it: Claude's reasoning models, through Anthropic Messages."""
+        return self.reasoning and "anthropic_messages" in self.endpoints
+
     def price_snapshot(self):
         """The price as stored on each request row, so later changes never reprice it."""
 

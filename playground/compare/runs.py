@@ -419,7 +419,7 @@ def plan_model(model: GatewayModel | None, model_id: str, params: dict) -> Model
     schema = params.pop("response_schema", None)
     tools = params.pop("tools", None)
     if thinking is not None:
-        if "anthropic_messages" in endpoints and model is not None and model.reasoning:
+        if model is not None and model.extended_thinking:
             endpoint = "anthropic_messages"
             notes.append(f"Extended thinking ({thinking:,} tokens): sent through the Anthropic Messages endpoint.")
             drop(quirks.SAMPLING_PARAMS, "Claude refuses sampling parameters with extended thinking")

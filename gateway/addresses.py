@@ -6,12 +6,13 @@ so a host whose DNS answer changes in between (DNS rebinding) still cannot reach
 """
 
 import ipaddress
+from collections.abc import Iterable
 
 
-def parse_allowed_hosts(entries) -> frozenset[tuple[str, int]]:
+def parse_allowed_hosts(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
     """{(host, port)} from entries like `gw.internal:8443`, `127.0.0.1:8001`, `[::1]:8001` or
     `gw.internal`. A bare host allows port 443 only: listing a host must not open all its ports."""
-    allowed = set()
+    allowed: set[tuple[str, int]] = set()
     for entry in entries:
         entry = entry.strip().lower()
         if not entry:
@@ -29,7 +30,7 @@ def parse_allowed_hosts(entries) -> frozenset[tuple[str, int]]:
     return frozenset(allowed)
 
 
-def refusal(ip) -> str | None:
+def refusal(ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why this address must not be called ("a private", ...), or None when it is public."""
     if isinstance(ip, str):
         ip = ipaddress.ip_address(ip.split("%", 1)[0])  # IPv6 scope ids (fe80::1%eth0) are not part of it

@@ -9,13 +9,16 @@ The sync functions take the model classes as arguments so that the data migratio
 pass its historical models (`apps.get_model`), which have none of the custom managers.
 """
 
+from __future__ import annotations
+
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils import timezone
@@ -49,6 +52,10 @@ DEFAULTS = {
     "notes": "",
     **QUIRK_DEFAULTS,
 }
+# One model as catalog.json writes it (raw), or as parse_entry returns it (typed).
+Entry = dict[str, Any]
+Rate = Decimal | None
+
 BOOL_FIELDS = ("tools", "reasoning", "temperature", "open_weights", "released", *QUIRK_BOOL_FIELDS)
 
 
@@ -56,11 +63,11 @@ class _Invalid(ValueError):
     pass
 
 
-def fail(label, name, problem):
+def fail(label: str, name: str, problem: str) -> NoReturn:
     raise _Invalid(f"catalog model {label}: field {name!r} {problem}")
 
 
-def _str(label, entry, name, *, required=False, max_length=None):
+def _str(label: str, entry: Entry, name: str, *, required: bool = False, max_length: int | None = None) -> str:
     value = entry.get(name, DEFAULTS.get(name, ""))
     if value is None and not required:
         value = ""
@@ -73,20 +80,23 @@ def _str(label, entry, name, *, required=False, max_length=None):
     return value
 
 
-def _str_list(label, entry, name, *, required=False, allowed=None):
+def _str_list(
+    label: str, entry: Entry, name: str, *, required: bool = False, allowed: Iterable[str] | None = None
+) -> list[str]:
     value = entry.get(name, DEFAULTS.get(name, []))
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
         fail(label, name, "must be a list of strings")
     if required and not value:
         fail(label, name, "must not be empty")
     if allowed:
+        allowed = tuple(allowed)
         unknown = [item for item in value if item not in allowed]
         if unknown:
             fail(label, name, f"has unknown values {unknown} (allowed: {', '.join(allowed)})")
     return list(value)
 
 
-def _count(label, entry, name):
+def _count(label: str, entry: Entry, name: str) -> int | None:
     value = entry.get(name, DEFAULTS.get(name))
     if value is None:
         return None
@@ -95,18 +105,20 @@ def _count(label, entry, name):
     return value
 
 
-def _date(label, name, value):
+def _date(label: str, name: str, value: object) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
         return value
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        fail(label, name, f"must be an ISO date (YYYY-MM-DD) or null, not {value!r}")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    fail(label, name, f"must be an ISO date (YYYY-MM-DD) or null, not {value!r}")
 
 
-def _rate(label, name, value):
+def _rate(label: str, name: str, value: object) -> Rate:
     """A price per 1M tokens as Decimal; None when unknown. Zero is refused: it would read as free."""
     if value is None:
         return None
@@ -124,12 +136,12 @@ def _rate(label, name, value):
     return rate
 
 
-def _tiers(label, value):
+def _tiers(label: str, value: object) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
         fail(label, "price.tiers", "must be a list")
-    tiers = []
+    tiers: list[dict[str, Any]] = []
     for i, tier in enumerate(value):
         name = f"price.tiers[{i}]"
         if not isinstance(tier, dict) or not isinstance(tier.get("tier"), dict):
@@ -147,17 +159,17 @@ def _tiers(label, value):
     return tiers
 
 
-def _json_number(rate):
+def _json_number(rate: Decimal) -> int | float:
     return int(rate) if rate == rate.to_integral_value() else float(rate)
 
 
-def parse_price(label, entry):
+def parse_price(label: str, entry: Entry) -> dict[str, Any]:
     price = entry.get("price")
     if price is None:
         price = {}
     if not isinstance(price, dict):
         fail(label, "price", "must be an object")
-    clean = {key: _rate(label, f"price.{key}", price.get(key)) for key in RATE_NAMES}
+    clean: dict[str, Any] = {key: _rate(label, f"price.{key}", price.get(key)) for key in RATE_NAMES}
     clean["tiers"] = _tiers(label, price.get("tiers"))
     source = price.get("source") or ""
     if not isinstance(source, str) or len(source) > 200:
@@ -167,7 +179,7 @@ def parse_price(label, entry):
     return clean
 
 
-def parse_entry(entry, position=None):
+def parse_entry(entry: object, position: int | None = None) -> Entry:
     """One catalog entry, validated and typed (Decimal prices, date objects).
 
     Accepts its own output, so callers may parse before calling sync_catalog. Raises
@@ -184,7 +196,7 @@ def parse_entry(entry, position=None):
     kind = entry.get("kind", "chat")
     if kind not in KINDS:
         fail(label, "kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
-    parsed = {
+    parsed: Entry = {
         "id": model_id,
         "name": _str(label, entry, "name", required=True, max_length=200),
         "provider": _str(label, entry, "provider", required=True, max_length=50).lower(),
@@ -213,7 +225,7 @@ def parse_entry(entry, position=None):
     return parsed
 
 
-def load_catalog(path=None):
+def load_catalog(path: str | Path | None = None) -> list[Entry]:
     """The entries of a catalog file, validated; raises ValueError naming the model and field."""
     path = Path(path) if path else CATALOG_PATH
     try:
@@ -222,8 +234,8 @@ def load_catalog(path=None):
         raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
     if not isinstance(document, dict) or not isinstance(document.get("models"), list):
         raise ValueError(f'{path.name}: expected an object with a "models" list')
-    entries = []
-    seen = set()
+    entries: list[Entry] = []
+    seen: set[str] = set()
     for position, raw in enumerate(document["models"]):
         entry = parse_entry(raw, position)
         if entry["id"] in seen:
@@ -236,14 +248,14 @@ def load_catalog(path=None):
 @dataclass
 class SyncReport:
     source: str
-    created: list = field(default_factory=list)
-    updated: list = field(default_factory=list)
-    unchanged: list = field(default_factory=list)
-    prices_added: list = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    prices_added: list[str] = field(default_factory=list)
     # In the database but not in the entries: left alone (a sync never deletes).
-    missing: list = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (
             f"{self.source}: {len(self.created)} created, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.prices_added)} price changes recorded, "
@@ -277,7 +289,7 @@ ROW_FIELDS = (
 )
 
 
-def _row_values(entry, source):
+def _row_values(entry: Entry, source: str) -> dict[str, Any]:
     values = {name: entry[name] for name in ROW_FIELDS}
     price = entry["price"]
     for key in RATE_NAMES:
@@ -288,10 +300,13 @@ def _row_values(entry, source):
     return values
 
 
-def price_key(rates, tiers):
+PriceKey = tuple[tuple[Rate, ...], tuple[Any, ...]]
+
+
+def price_key(rates: Mapping[str, Any], tiers: Iterable[Mapping[str, Any]] | None) -> PriceKey:
     """Comparable form of a price, so 1 == 1.000000 and tier floats compare as decimals."""
 
-    def dec(value):
+    def dec(value: object) -> Rate:
         return None if value is None else Decimal(str(value)).normalize()
 
     tier_key = tuple(
@@ -303,17 +318,24 @@ def price_key(rates, tiers):
     return tuple(dec(rates.get(key)) for key in RATE_NAMES), tier_key
 
 
-def _stored_price_key(price_row):
+def _stored_price_key(price_row: Any) -> PriceKey:
     return price_key({key: getattr(price_row, key) for key in RATE_NAMES}, price_row.tiers)
 
 
-def _same(a, b):
+def _same(a: Any, b: Any) -> bool:
     if isinstance(a, Decimal) or isinstance(b, Decimal):
         return (a is None) == (b is None) and (a is None or Decimal(a) == Decimal(b))
     return a == b
 
 
-def sync_catalog(entries, source, *, model_class=None, price_class=None, today=None):
+def sync_catalog(
+    entries: Iterable[Entry],
+    source: str,
+    *,
+    model_class: Any = None,
+    price_class: Any = None,
+    today: date | None = None,
+) -> SyncReport:
     """Upsert GatewayModel rows from catalog entries and record price changes in ModelPrice.
 
     The current price is copied onto the row (the Models page filters on it). A ModelPrice row is
@@ -360,7 +382,9 @@ def sync_catalog(entries, source, *, model_class=None, price_class=None, today=N
     return report
 
 
-def _record_price(row, entry, source, latest, price_class, today, report):
+def _record_price(
+    row: Any, entry: Entry, source: str, latest: Any, price_class: Any, today: date, report: SyncReport
+) -> None:
     price = entry["price"]
     key = price_key(price, price["tiers"])
     if latest is None:
@@ -384,6 +408,6 @@ def _record_price(row, entry, source, latest, price_class, today, report):
     report.prices_added.append(row.id)
 
 
-def seed(model_class=None, price_class=None, path=None):
+def seed(model_class: Any = None, price_class: Any = None, path: str | Path | None = None) -> SyncReport:
     """Load catalog.json into the database (used by migration 0002; safe to run again)."""
     return sync_catalog(load_catalog(path), "gateway/catalog.json", model_class=model_class, price_class=price_class)

@@ -4,16 +4,21 @@ It takes an `httpx.AsyncClient` so the process shares one pooled client and test
 in a transport. Every failure, whatever its cause, is raised as one `GatewayError`.
 """
 
+from __future__ import annotations
+
 import functools
 import json
 import math
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
+from aiohttp.abc import AbstractResolver
 
 from . import quirks
 from . import stream as events
@@ -48,7 +53,15 @@ ANTHROPIC_DEFAULT_MAX_TOKENS = 1024  # Messages requires max_tokens; also the he
 class GatewayError(Exception):
     """A failed gateway call: HTTP status (None when there was no response), code, message."""
 
-    def __init__(self, status, code, message, retry_after=None, rate_limit=None, request_id=""):
+    def __init__(
+        self,
+        status: int | None,
+        code: str | None,
+        message: str,
+        retry_after: float | None = None,
+        rate_limit: dict[str, Any] | None = None,
+        request_id: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or ""
@@ -57,7 +70,7 @@ class GatewayError(Exception):
         self.rate_limit = rate_limit or {}
         self.request_id = request_id
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"GatewayError(status={self.status!r}, code={self.code!r}, message={self.message!r})"
 
 
@@ -67,7 +80,14 @@ class ResponseInfo:
 
     status: int
     request_id: str = ""
-    rate_limit: dict = field(default_factory=dict)
+    rate_limit: dict[str, Any] = field(default_factory=dict)
+
+
+# What a stream yields: ResponseInfo first, then the parsed events.
+StreamEvent = events.Event | ResponseInfo
+# A dialect's parser: (SSE event name, decoded payload) -> events.
+Parser = Callable[[str | None, object], Iterable[events.Event]]
+AllowedHostsSetting = Iterable[str] | Callable[[], Iterable[str]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +158,13 @@ class GatewayClient(httpx.AsyncClient):
 
 def make_client(
     *,
-    connect_timeout=10.0,
-    read_timeout=120.0,
-    max_connections=400,
-    transport=None,
-    allowed_hosts=None,
-    resolver=None,
-):
+    connect_timeout: float = 10.0,
+    read_timeout: float = 120.0,
+    max_connections: int = 400,
+    transport: httpx.AsyncBaseTransport | None = None,
+    allowed_hosts: AllowedHostsSetting = None,
+    resolver: AbstractResolver | None = None,
+) -> GatewayClient:
     """The pooled client a process shares. Redirects stay off: a token never follows one.
 
     Without `transport` it runs on `gateway.transport.GatewayTransport` (aiohttp's pool), whose
@@ -167,14 +187,14 @@ def make_client(
     )
 
 
-def _allowed(allowed_hosts):
+def _allowed(allowed_hosts: AllowedHostsSetting) -> Callable[[], frozenset[tuple[str, int]]]:
     if callable(allowed_hosts):
         return lambda: parse_allowed_hosts(allowed_hosts())
     if allowed_hosts is not None:
         parsed = parse_allowed_hosts(allowed_hosts)
         return lambda: parsed
 
-    def from_settings():
+    def from_settings() -> frozenset[tuple[str, int]]:
         from django.conf import settings
 
         return parse_allowed_hosts(getattr(settings, "GATEWAY_ALLOWED_HOSTS", ()) if settings.configured else ())
@@ -182,24 +202,24 @@ def _allowed(allowed_hosts):
     return from_settings
 
 
-def _headers(token):
+def _headers(token: str | None) -> dict[str, str]:
     # No token sends no header (an empty "Bearer " is an illegal header value): the gateway's 401 explains it.
     token = (token or "").strip()
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def _rate_limit(headers):
+def _rate_limit(headers: Mapping[str, str]) -> dict[str, Any]:
     return {name: headers[name] for name in RATE_LIMIT_HEADERS if name in headers}
 
 
-def _request_id(headers):
+def _request_id(headers: Mapping[str, str]) -> str:
     for name in REQUEST_ID_HEADERS:
         if name in headers:
             return headers[name]
     return ""
 
 
-def parse_retry_after(value, now=None):
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After value: delay-seconds or an HTTP date (RFC 9110
     section 10.2.3); None when it is neither."""
     if not value:
@@ -218,11 +238,11 @@ def parse_retry_after(value, now=None):
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def retry_after_of(headers):
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait before retrying: `retry-after-ms` (sent by OpenAI-style APIs, more
     precise) when present and valid, else `retry-after`."""
     try:
-        milliseconds = float(headers.get("retry-after-ms", ""))
+        milliseconds: float | None = float(headers.get("retry-after-ms", ""))
     except ValueError:
         milliseconds = None
     if milliseconds is not None and math.isfinite(milliseconds) and milliseconds >= 0:
@@ -230,7 +250,7 @@ def retry_after_of(headers):
     return parse_retry_after(headers.get("retry-after"))
 
 
-def _message_from(payload, depth=0):
+def _message_from(payload: object, depth: int = 0) -> tuple[str, str]:
     """(code, message) from any of the gateway's error envelopes (docs/gateway.md, "Errors").
 
     Only a message found inside an envelope counts: a body that is not one (an HTML page,
@@ -264,7 +284,7 @@ def _message_from(payload, depth=0):
     return code, message
 
 
-def error_from_body(status, body: bytes, headers=None):
+def error_from_body(status: int, body: bytes, headers: Mapping[str, str] | None = None) -> GatewayError:
     headers = headers or {}
     rate_limit = _rate_limit(headers)
     try:
@@ -284,7 +304,7 @@ def error_from_body(status, body: bytes, headers=None):
     )
 
 
-def _transport_error(exc):
+def _transport_error(exc: httpx.HTTPError) -> GatewayError:
     if isinstance(exc, AddressRefusedError):
         return GatewayError(None, "address_refused", str(exc))
     if isinstance(exc, httpx.ConnectTimeout):
@@ -306,31 +326,36 @@ def _transport_error(exc):
 # wrapper ({"name", "description", "parameters"}); each dialect gets its own (docs/gateway.md, "Tools").
 
 
-def chat_tools(tools):
+Tool = dict[str, Any]
+Body = dict[str, Any]
+Message = dict[str, Any]
+
+
+def chat_tools(tools: list[Tool]) -> list[Tool]:
     """Chat completions: {"type": "function", "function": {name, description, parameters}}."""
     return [{"type": "function", "function": _tool_fields(tool, "parameters")} for tool in tools]
 
 
-def responses_tools(tools):
+def responses_tools(tools: list[Tool]) -> list[Tool]:
     """OpenAI Responses: the function's fields flat beside "type": "function"."""
     return [{"type": "function", **_tool_fields(tool, "parameters")} for tool in tools]
 
 
-def anthropic_tools(tools):
+def anthropic_tools(tools: list[Tool]) -> list[Tool]:
     """Anthropic Messages: {name, description, input_schema}."""
     return [_tool_fields(tool, "input_schema") for tool in tools]
 
 
-def _tool_fields(tool, schema_key):
-    fields = {"name": tool["name"]}
+def _tool_fields(tool: Tool, schema_key: str) -> Tool:
+    fields: Tool = {"name": tool["name"]}
     if tool.get("description"):
         fields["description"] = tool["description"]
     fields[schema_key] = tool.get("parameters") or {"type": "object", "properties": {}}
     return fields
 
 
-def chat_body(model, messages, params, *, include_usage):
-    body = {"model": model, "messages": messages, "stream": True}
+def chat_body(model: str, messages: list[Message], params: dict[str, Any], *, include_usage: bool) -> Body:
+    body: Body = {"model": model, "messages": messages, "stream": True}
     body.update(params)
     if params.get("tools"):
         body["tools"] = chat_tools(params["tools"])
@@ -344,7 +369,16 @@ def accepts_stream_options(model: str) -> bool:
     return quirks.lookup(model).stream_options
 
 
-async def stream_chat(client: httpx.AsyncClient, *, base_url, token, model, messages, params=None, include_usage=None):
+async def stream_chat(
+    client: httpx.AsyncClient,
+    *,
+    base_url: str,
+    token: str | None,
+    model: str,
+    messages: list[Message],
+    params: dict[str, Any] | None = None,
+    include_usage: bool | None = None,
+) -> AsyncIterator[StreamEvent]:
     """Stream one chat completion: yields ResponseInfo, then TextDelta / ReasoningDelta /
     Usage / Finish events. Raises GatewayError on any failure.
 
@@ -358,12 +392,12 @@ async def stream_chat(client: httpx.AsyncClient, *, base_url, token, model, mess
         yield event
 
 
-def _chat_parser(event_name, payload):
+def _chat_parser(event_name: str | None, payload: object) -> Iterator[events.Event]:
     # Chat chunks carry no event names: the payload alone says everything.
     return events.chat_events(payload)
 
 
-def _text_of(content):
+def _text_of(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -371,9 +405,10 @@ def _text_of(content):
     return ""
 
 
-def _split_system(messages):
+def _split_system(messages: list[Message]) -> tuple[str, list[Message]]:
     """(system text, user/assistant turns): both dialects take the system prompt outside the turns."""
-    system, turns = [], []
+    system: list[str] = []
+    turns: list[Message] = []
     for message in messages:
         role = message.get("role")
         if role in ("system", "developer"):
@@ -385,7 +420,7 @@ def _split_system(messages):
     return "\n\n".join(system), turns
 
 
-def _image_url(part):
+def _image_url(part: object) -> str | None:
     """The URL of a chat-style image part ({"type": "image_url", "image_url": {"url": ...}}), else None."""
     if isinstance(part, dict) and part.get("type") == "image_url":
         image = part.get("image_url")
@@ -393,7 +428,7 @@ def _image_url(part):
     return None
 
 
-def _responses_content(role, content):
+def _responses_content(role: str, content: object) -> object:
     if not isinstance(content, list):
         return content
     # Chat's {"type": "text"} parts are input_text from the user and output_text from the assistant here;
@@ -410,7 +445,7 @@ def _responses_content(role, content):
     return parts
 
 
-def _anthropic_content(content):
+def _anthropic_content(content: object) -> object:
     """Chat-style parts in Anthropic's shape: a data: URL image becomes a base64 source
     (docs/gateway.md, "Images")."""
     if not isinstance(content, list):
@@ -428,9 +463,9 @@ def _anthropic_content(content):
     return parts
 
 
-def responses_body(model, messages, params):
+def responses_body(model: str, messages: list[Message], params: dict[str, Any]) -> Body:
     instructions, turns = _split_system(messages)
-    body = {
+    body: Body = {
         "model": model,
         "input": [{"role": m["role"], "content": _responses_content(m["role"], m.get("content"))} for m in turns],
         "stream": True,
@@ -460,10 +495,12 @@ def responses_body(model, messages, params):
     return body
 
 
-def anthropic_body(model, messages, params, thinking_budget=None):
+def anthropic_body(
+    model: str, messages: list[Message], params: dict[str, Any], thinking_budget: int | None = None
+) -> Body:
     system, turns = _split_system(messages)
     max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or ANTHROPIC_DEFAULT_MAX_TOKENS)
-    body = {
+    body: Body = {
         "model": model,
         "messages": [{"role": m["role"], "content": _anthropic_content(m.get("content"))} for m in turns],
     }
@@ -490,7 +527,15 @@ def anthropic_body(model, messages, params, thinking_budget=None):
     return body
 
 
-async def stream_responses(client: httpx.AsyncClient, *, base_url, token, model, messages, params=None):
+async def stream_responses(
+    client: httpx.AsyncClient,
+    *,
+    base_url: str,
+    token: str | None,
+    model: str,
+    messages: list[Message],
+    params: dict[str, Any] | None = None,
+) -> AsyncIterator[StreamEvent]:
     """Stream one answer through the OpenAI Responses dialect (events as stream_chat's)."""
     url = resolve_urls(base_url).openai_responses + "/responses"
     body = responses_body(model, messages, params or {})
@@ -501,8 +546,15 @@ async def stream_responses(client: httpx.AsyncClient, *, base_url, token, model,
 
 
 async def stream_anthropic(
-    client: httpx.AsyncClient, *, base_url, token, model, messages, params=None, thinking_budget=None
-):
+    client: httpx.AsyncClient,
+    *,
+    base_url: str,
+    token: str | None,
+    model: str,
+    messages: list[Message],
+    params: dict[str, Any] | None = None,
+    thinking_budget: int | None = None,
+) -> AsyncIterator[StreamEvent]:
     """Stream one answer through the Anthropic Messages dialect (events as stream_chat's).
 
     The token goes as `Authorization: Bearer`; the gateway swaps it for its own credential
@@ -522,22 +574,32 @@ async def stream_anthropic(
         yield event
 
 
+class _Request(TypedDict):
+    """The arguments every dialect's stream function takes."""
+
+    base_url: str
+    token: str | None
+    model: str
+    messages: list[Message]
+    params: dict[str, Any] | None
+
+
 def stream_completion(
     client: httpx.AsyncClient,
     *,
-    endpoint,
-    base_url,
-    token,
-    model,
-    messages,
-    params=None,
-    thinking_budget=None,
-    include_usage=None,
-):
+    endpoint: str,
+    base_url: str,
+    token: str | None,
+    model: str,
+    messages: list[Message],
+    params: dict[str, Any] | None = None,
+    thinking_budget: int | None = None,
+    include_usage: bool | None = None,
+) -> AsyncIterator[StreamEvent]:
     """The stream of one answer through `endpoint`: "chat_completions", "openai_responses" or
     "anthropic_messages". thinking_budget applies to Anthropic only; include_usage (ask for
     usage on the last chunk) to chat completions only, looked up by model id when None."""
-    request = {"base_url": base_url, "token": token, "model": model, "messages": messages, "params": params}
+    request = _Request(base_url=base_url, token=token, model=model, messages=messages, params=params)
     if endpoint == "chat_completions":
         return stream_chat(client, **request, include_usage=include_usage)
     if endpoint == "openai_responses":
@@ -558,7 +620,16 @@ def _scrubbed_error(exc: GatewayError, redact: Redactor) -> GatewayError:
     )
 
 
-async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extra_headers=None):
+async def _stream(
+    client: httpx.AsyncClient,
+    url: str,
+    token: str | None,
+    body: Body,
+    parse: Parser,
+    *,
+    terminal: frozenset[str] = frozenset(),
+    extra_headers: dict[str, str] | None = None,
+) -> AsyncIterator[StreamEvent]:
     """Events of one streamed answer, with the token scrubbed from everything the gateway
     sent back (see gateway/redact.py): a gateway or proxy may echo it anywhere."""
     redact = Redactor(token)
@@ -566,16 +637,15 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
     calls: dict[int, StreamRedactor] = {}  # a tool call's key -> the scrubber of its arguments
     try:
         async for event in _raw_stream(client, url, token, body, parse, terminal=terminal, extra_headers=extra_headers):
-            kind = type(event)
-            if kind is events.TextDelta:
+            if isinstance(event, events.TextDelta):
                 piece = text.feed(event.text)
                 if piece:
                     yield events.TextDelta(piece)
-            elif kind is events.ReasoningDelta:
+            elif isinstance(event, events.ReasoningDelta):
                 piece = reasoning.feed(event.text)
                 if piece:
                     yield events.ReasoningDelta(piece)
-            elif kind is events.ToolCallDelta:
+            elif isinstance(event, events.ToolCallDelta):
                 # Arguments are model output like the text (split tokens held back per call);
                 # an id or a name arrives whole.
                 scrub = calls.get(event.key)
@@ -584,12 +654,12 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
                 piece = scrub.feed(event.arguments) if event.arguments else ""
                 if event.id or event.name or piece:
                     yield events.ToolCallDelta(event.key, redact.text(event.id), redact.text(event.name), piece)
-            elif kind is ResponseInfo:
+            elif isinstance(event, ResponseInfo):
                 yield ResponseInfo(event.status, redact.message(event.request_id), redact.value(event.rate_limit))
-            elif kind is events.Usage:
+            elif isinstance(event, events.Usage):
                 yield events.Usage(redact.value(event.raw), event.partial)
             else:
-                if kind is events.Finish:
+                if isinstance(event, events.Finish):
                     for tail in _tails(text, reasoning, calls):
                         yield tail
                 yield event
@@ -602,7 +672,7 @@ async def _stream(client, url, token, body, parse, *, terminal=frozenset(), extr
         yield tail
 
 
-def _tails(text, reasoning, calls):
+def _tails(text: StreamRedactor, reasoning: StreamRedactor, calls: dict[int, StreamRedactor]) -> Iterator[events.Event]:
     rest = reasoning.flush()
     if rest:
         yield events.ReasoningDelta(rest)
@@ -640,7 +710,16 @@ def _parsed_url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
-async def _raw_stream(client, url, token, body, parse, *, terminal=frozenset(), extra_headers=None):
+async def _raw_stream(
+    client: httpx.AsyncClient,
+    url: str,
+    token: str | None,
+    body: Body,
+    parse: Parser,
+    *,
+    terminal: frozenset[str] = frozenset(),
+    extra_headers: dict[str, str] | None = None,
+) -> AsyncIterator[StreamEvent]:
     """Events of one streamed answer. parse(event name, payload) yields events; `terminal`
     names the events that end a stream sent without [DONE] (Responses, Anthropic)."""
     headers = _headers(token)
@@ -708,7 +787,7 @@ async def _raw_stream(client, url, token, body, parse, *, terminal=frozenset(), 
         raise GatewayError(None, "stream_cut", "The gateway closed the stream before the answer was complete.")
 
 
-async def list_models(client: httpx.AsyncClient, *, base_url, token):
+async def list_models(client: httpx.AsyncClient, *, base_url: str, token: str | None) -> list[dict[str, Any]]:
     """GET /v1/models: [{"id": ..., "enabled": bool}, ...] as the gateway lists them."""
     try:
         return await _list_models(client, resolve_urls(base_url).models, token)
@@ -716,7 +795,7 @@ async def list_models(client: httpx.AsyncClient, *, base_url, token):
         raise _scrubbed_error(exc, Redactor(token)) from None
 
 
-async def _list_models(client, url, token):
+async def _list_models(client: httpx.AsyncClient, url: str, token: str | None) -> list[dict[str, Any]]:
     try:
         response = await client.get(url, headers=_headers(token), follow_redirects=False)
     except httpx.HTTPError as exc:
@@ -740,7 +819,7 @@ async def _list_models(client, url, token):
     ]
 
 
-async def fetch_json(client: httpx.AsyncClient, url: str):
+async def fetch_json(client: httpx.AsyncClient, url: str) -> Any:
     """GET a public JSON document (the model catalog, docs/gateway.md) and parse it.
 
     No Authorization header: the catalog is public, and a gateway token must never go to

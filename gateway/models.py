@@ -4,16 +4,20 @@ Prices are versioned in ModelPrice; the current one is copied onto GatewayModel 
 Models page filters and sorts in a single query.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
 
 class GatewayModelQuerySet(models.QuerySet):
-    def listed(self):
+    def listed(self) -> GatewayModelQuerySet:
         """What the UI offers: released models (unreleased ones are announced ahead)."""
         return self.filter(released=True)
 
-    def chat(self):
+    def chat(self) -> GatewayModelQuerySet:
         return self.filter(kind=GatewayModel.Kind.CHAT)
 
 
@@ -68,7 +72,7 @@ class GatewayModel(models.Model):
             models.Index(fields=["context_window"], name="gwmodel_context_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.id
 
     @property
@@ -76,10 +80,10 @@ class GatewayModel(models.Model):
         """Whether a thinking budget is sent to it: Claude's reasoning models, through Anthropic Messages."""
         return self.reasoning and "anthropic_messages" in self.endpoints
 
-    def price_snapshot(self):
+    def price_snapshot(self) -> dict[str, Any]:
         """The price as stored on each request row, so later changes never reprice it."""
 
-        def num(value):
+        def num(value: object) -> str | None:
             return None if value is None else str(value)
 
         return {
@@ -115,5 +119,5 @@ class ModelPrice(models.Model):
             models.UniqueConstraint(fields=["model", "effective_from"], name="modelprice_model_day_uniq"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.model_id} from {self.effective_from}"

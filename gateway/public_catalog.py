@@ -7,7 +7,13 @@ serve both. What the public format lacks (our notes, what a model accepts beyond
 model seen for the first time.
 """
 
-from .catalog import DEFAULTS, fail, parse_entry, parse_price, price_key
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from .catalog import DEFAULTS, Entry, fail, parse_entry, parse_price, price_key
 from .pricing import RATE_NAMES
 from .quirks import QUIRK_DEFAULTS, infer, infer_endpoints, infer_provider, normalize_model_id
 
@@ -15,18 +21,19 @@ from .quirks import QUIRK_DEFAULTS, infer, infer_endpoints, infer_provider, norm
 CONTEXT_OVER_200K = 200_000
 
 
-def _models_object(payload):
+def _models_object(payload: object) -> dict[str, Any]:
     """The {"<id>": model} object of any accepted wrapping: {"neon": {...}}, {"models": {...}} or a provider."""
     if not isinstance(payload, dict):
         raise ValueError(f"expected a JSON object, not {type(payload).__name__}")
-    if isinstance(payload.get("neon"), dict):
-        payload = payload["neon"]
+    neon = payload.get("neon")
+    if isinstance(neon, dict):
+        payload = neon
     if "models" not in payload:
         raise ValueError('no "models" object (expected {"neon": {"models": {...}}} or {"models": {...}})')
     models = payload["models"]
     if isinstance(models, list):
         # A list of models with their ids inside is unambiguous too.
-        keyed = {}
+        keyed: dict[str, Any] = {}
         for position, model in enumerate(models):
             if not isinstance(model, dict) or not isinstance(model.get("id"), str):
                 raise ValueError(f'model #{position}: must be an object with an "id"')
@@ -37,7 +44,7 @@ def _models_object(payload):
     return models
 
 
-def _object(label, model, name):
+def _object(label: str, model: Mapping[str, Any], name: str) -> dict[str, Any]:
     value = model.get(name)
     if value is None:
         return {}
@@ -46,15 +53,15 @@ def _object(label, model, name):
     return value
 
 
-def _public_rate(value):
+def _public_rate(value: Any) -> Any:
     # models.dev writes 0 where no price is published; 0 would read as free here, so it is unknown.
     if value == 0 and not isinstance(value, bool):
         return None
     return value
 
 
-def _public_price(label, cost):
-    price = {key: _public_rate(cost.get(key)) for key in RATE_NAMES}
+def _public_price(label: str, cost: Mapping[str, Any]) -> dict[str, Any]:
+    price: dict[str, Any] = {key: _public_rate(cost.get(key)) for key in RATE_NAMES}
     tiers = cost.get("tiers")
     if tiers is None:
         tiers = []
@@ -76,18 +83,18 @@ def _public_price(label, cost):
     return price
 
 
-def _public_count(value):
+def _public_count(value: Any) -> Any:
     # models.dev writes 0 for an unpublished limit.
     return None if value == 0 and not isinstance(value, bool) else value
 
 
-def _flag(model, public_name, name):
+def _flag(model: Mapping[str, Any], public_name: str, name: str) -> Any:
     # Absent or null: the catalog default (a missing `released` is true, docs/gateway.md).
     value = model.get(public_name)
     return DEFAULTS[name] if value is None else value
 
 
-def _from_public_model(key, model):
+def _from_public_model(key: str, model: object) -> Entry:
     if not isinstance(model, dict):
         raise ValueError(f"catalog model {key!r}: must be an object, not {type(model).__name__}")
     raw_id = model.get("id", key)
@@ -106,7 +113,7 @@ def _from_public_model(key, model):
     output_modalities = modalities.get("output")
     if output_modalities is None:
         output_modalities = ["embedding"] if kind == "embedding" else ["text"]
-    entry = {
+    entry: Entry = {
         "id": model_id,
         "name": model.get("name") or model_id,
         "provider": provider,
@@ -135,7 +142,7 @@ def _from_public_model(key, model):
     return entry
 
 
-def from_models_dev(payload):
+def from_models_dev(payload: object) -> list[Entry]:
     """catalog.json entries (without `notes`, which the public format lacks) from a public catalog.
 
     Raises ValueError naming the problem: no models object, a model with a bad field.
@@ -143,8 +150,8 @@ def from_models_dev(payload):
     models = _models_object(payload)
     if not models:
         raise ValueError('the "models" object is empty')
-    entries = []
-    seen = set()
+    entries: list[Entry] = []
+    seen: set[str] = set()
     for key, model in models.items():
         entry = _from_public_model(key, model)
         if entry["id"] in seen:
@@ -154,7 +161,7 @@ def from_models_dev(payload):
     return entries
 
 
-def fill_from_stored(entries, rows, today):
+def fill_from_stored(entries: list[Entry], rows: Mapping[str, Any], today: date) -> list[Entry]:
     """Fill in what the public format lacks from the rows already stored (GatewayModel by id).
 
     The hand-written notes are kept. A price that did not change keeps its source and date,
@@ -167,11 +174,10 @@ def fill_from_stored(entries, rows, today):
         if row is not None:
             entry.update({name: getattr(row, name) for name in QUIRK_DEFAULTS})
         price = entry["price"]
-        stored = None
-        if row is not None:
-            stored = price_key({key: getattr(row, f"price_{key}") for key in RATE_NAMES}, row.price_tiers)
         clean = parse_price(repr(entry["id"]), entry)
-        if stored is not None and stored == price_key(clean, clean["tiers"]):
+        if row is not None and price_key(
+            {key: getattr(row, f"price_{key}") for key in RATE_NAMES}, row.price_tiers
+        ) == price_key(clean, clean["tiers"]):
             price["source"], price["effective"] = row.price_source, row.price_effective
         elif not price.get("effective"):
             price["effective"] = today

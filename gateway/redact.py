@@ -6,7 +6,10 @@ The client knows the token, so it scrubs everything it hands on (see `gateway/cl
 the relay scrubs the finished row once more before it is written.
 """
 
+from __future__ import annotations
+
 import re
+from typing import Any
 
 MASK = "[redacted token]"
 # Neon tokens look like nt_live_...; a proxy may echo a truncated one, which the exact
@@ -19,7 +22,7 @@ class Redactor:
 
     __slots__ = ("token",)
 
-    def __init__(self, token):
+    def __init__(self, token: str | None) -> None:
         self.token = (token or "").strip()
 
     def text(self, value: str) -> str:
@@ -32,7 +35,7 @@ class Redactor:
         """Error messages, codes and header values: the token, and anything shaped like a Neon token."""
         return NEON_TOKEN_RE.sub(MASK, self.text(value))
 
-    def value(self, value):
+    def value(self, value: Any) -> Any:
         """A JSON-like value with every string in it (keys too) passed through `message`."""
         if isinstance(value, str):
             return self.message(value)
@@ -42,7 +45,7 @@ class Redactor:
             return [self.value(v) for v in value]
         return value
 
-    def stream(self) -> "StreamRedactor":
+    def stream(self) -> StreamRedactor:
         return StreamRedactor(self.token)
 
 
@@ -66,7 +69,7 @@ class StreamRedactor:
 
     __slots__ = ("lead", "pending", "token")
 
-    def __init__(self, token):
+    def __init__(self, token: str | None) -> None:
         self.token = token or ""
         self.pending = ""
         self.lead = ""  # the last HOLD_FROM - 1 characters released: a token may begin in them
@@ -77,7 +80,7 @@ class StreamRedactor:
             return piece
         lead = self.lead
         buffer = lead + self.pending + piece
-        out = []
+        out: list[str] = []
         done = len(lead)  # what comes before is out already
         scan = 0  # where the start of a token may begin
         at = buffer.find(token)
@@ -100,7 +103,7 @@ class StreamRedactor:
         tail, self.pending, self.lead = self.pending, "", ""
         return tail
 
-    def _partial_tail(self, buffer):
+    def _partial_tail(self, buffer: str) -> int:
         """Length of the longest end of `buffer` that is a proper prefix of the token."""
         token = self.token
         first = token[0]

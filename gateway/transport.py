@@ -22,6 +22,7 @@ import asyncio
 import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
@@ -53,11 +54,13 @@ class CheckedResolver(AbstractResolver):
     """Resolves through `inner`, then refuses the answer if any address is not public
     (unless host:port is allowed). Every connection of the pool resolves through it."""
 
-    def __init__(self, allowed: AllowedHosts, inner: AbstractResolver | None = None):
+    def __init__(self, allowed: AllowedHosts, inner: AbstractResolver | None = None) -> None:
         self.allowed = allowed
         self.inner = inner or aiohttp.ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         answers: list[ResolveResult] = await self.inner.resolve(host, port, family)
         if (host.lower().rstrip("."), port) in self.allowed():
             return answers
@@ -103,7 +106,7 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 class _Body(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
         self.inner = inner
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -127,8 +130,8 @@ class GatewayTransport(AiohttpTransport):
         limits: httpx.Limits,
         allowed: AllowedHosts,
         resolver: AbstractResolver | None = None,
-        verify=True,
-    ):
+        verify: ssl.SSLContext | str | bool = True,
+    ) -> None:
         self.allowed = allowed
         self._inner_resolver = resolver
         super().__init__(verify=verify, limits=limits, client=self._session)

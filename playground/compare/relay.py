@@ -248,45 +248,45 @@ async def relay_completion(
                     thinking_budget=completion.thinking_budget,
                     include_usage=completion.include_usage,
                 ):
-                    kind = type(event)
-                    if kind is ev.TextDelta:
+                    if isinstance(event, ev.TextDelta):
                         first = completion.first_token_at is None
                         completion.add_text(event.text)
                         outbox.delta(code, text=event.text, first=first)
-                    elif kind is ev.ReasoningDelta:
+                    elif isinstance(event, ev.ReasoningDelta):
                         first = completion.first_token_at is None
                         completion.add_reasoning(event.text)
                         outbox.delta(code, reasoning=event.text, first=first)
-                    elif kind is ev.ToolCallDelta:
+                    elif isinstance(event, ev.ToolCallDelta):
                         number = completion.add_tool_call(event.key, event.id, event.name, event.arguments)
                         outbox.tool_call(code, number, event.id, event.name, event.arguments)
-                    elif kind is ev.Usage:
+                    elif isinstance(event, ev.Usage):
                         completion.usage_raw, completion.usage_partial = event.raw, event.partial
-                    elif kind is ev.Finish:
+                    elif isinstance(event, ev.Finish):
                         completion.finish_reason = event.reason
-                    elif kind is ResponseInfo:
+                    elif isinstance(event, ResponseInfo):
                         completion.accept(event.status, event.request_id, event.rate_limit)
                 break
             except GatewayError as exc:
+                wait = exc.retry_after
                 polite = (
                     exc.status == 429
                     and not retried
                     and not completion.text_parts
                     and not completion.call_parts
-                    and exc.retry_after is not None
-                    and exc.retry_after <= settings.GATEWAY_RETRY_AFTER_MAX
+                    and wait is not None
+                    and wait <= settings.GATEWAY_RETRY_AFTER_MAX
                 )
-                if not polite:
+                if not polite or wait is None:
                     raise
                 retried = True
                 outbox.frame(
                     {
                         "type": "completion.notice",
                         "completion": code,
-                        "message": f"Rate limited by the gateway; retrying in {exc.retry_after:g} s.",
+                        "message": f"Rate limited by the gateway; retrying in {wait:g} s.",
                     }
                 )
-                await asyncio.sleep(exc.retry_after)
+                await asyncio.sleep(wait)
     except GatewayError as exc:
         status, error = Completion.Status.ERROR, exc
     except asyncio.CancelledError:

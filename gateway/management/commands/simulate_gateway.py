@@ -1,5 +1,8 @@
 """Serve the gateway simulator (gateway/simulator/) with daphne, for local demos and benchmarks."""
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from gateway import simulator
@@ -8,7 +11,7 @@ from gateway import simulator
 class Command(BaseCommand):
     help = "Serve a local Neon AI Gateway simulator (not a real gateway) on a loopback port."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         env = simulator.config_from_env()
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8001)
@@ -19,7 +22,7 @@ class Command(BaseCommand):
             "--token", default=env["token"], help="accept only this nt_live_ credential (default: any nt_live_ token)"
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         # Imported here: importing daphne.server installs the Twisted asyncio reactor.
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server

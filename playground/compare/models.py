@@ -188,7 +188,7 @@ class Completion(models.Model):
         # A thread's images are kept by reference to their run; the run start read them back.
         history = (getattr(self.run, "resolved_threads", None) or self.run.threads or {}).get(self.model)
         messages = self.run.messages
-        if getattr(self, "text_only", False):
+        if self.text_only:
             # Planned for a model that takes no images (runs.plan_completions): text parts only,
             # in the earlier turns too.
             messages, history = _text_parts(messages), _text_parts(history or [])
@@ -211,6 +211,11 @@ class Completion(models.Model):
     # (joined by `gather_text`; `+=` per chunk would copy the whole answer every time).
     # Set by the relay: the usage so far is only its input half (gateway.stream.Usage.partial).
     usage_partial = False
+    # Set when the run is planned (runs.plan_completions, runs.prepare_run): the model is sent
+    # the text of the messages only (it takes no images), and the run is blind (its final
+    # frames name nothing that tells the model, relay.final_frame).
+    text_only = False
+    blind = False
 
     def plan(self, params, thinking_budget=None, include_usage=True):
         self.send_params = params

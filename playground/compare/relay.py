@@ -365,7 +365,7 @@ async def final_frame(completion: Completion) -> Frame:
     if frame["type"] == "completion.done":
         # Rendered in a process of its own (rendering.render_off_loop): None leaves the plain text.
         frame["html"] = await render_off_loop(completion.output_text)
-    if getattr(completion, "blind", False):
+    if completion.blind:
         for key in BLIND_HIDDEN:
             frame.pop(key, None)
         if "message" in frame:

@@ -659,12 +659,9 @@ def _prepare_run(user, request: RunRequest) -> PreparedRun:
         if run.rerun_of is None:
             raise RunError("The run to repeat is not one of this team's.")
     completions = plan_completions(run, branch, request.models, now, user)
-    # Other apps may refuse the run (a budget's hard stop) or add notes (the rate limit).
-    for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
-        for completion in completions:
-            completion.notes = [*completion.notes, *(notes or [])]
+    announce_start(run, branch, completions)
     for completion in completions:
-        completion.blind = request.blind  # read by the relay's final frame
+        completion.blind = request.blind
     return PreparedRun(run, completions, Gateway(base_url, branch_token(branch)), blind=request.blind)
 
 
@@ -719,13 +716,20 @@ def prepare_extension(user, run_code, models) -> PreparedRun:
         raise RunError("Viewers cannot start runs on this team's branches.") from None
     base_url = validate_base_url(branch.base_url, resolve=False)
     run.resolved_threads = resolve_thread_images(run.threads or {}, run.team_id)
+    # Not blind: a retried or added panel is announced with its model's name.
     completions = plan_completions(run, branch, models, timezone.now(), user)
-    for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
-        for completion in completions:
-            completion.notes = [*completion.notes, *(notes or [])]
+    announce_start(run, branch, completions)
     token = branch_token(branch)
     Completion.objects.bulk_create(completions)
     return PreparedRun(run, completions, Gateway(base_url, token))
+
+
+def announce_start(run, branch, completions):
+    """Send `run_starting`: other apps may refuse the run (a budget's hard stop, raising
+    RunError) or add notes to every request of it (the rate limit)."""
+    for _receiver, notes in run_starting.send(sender=Run, run=run, branch=branch, completions=completions):
+        for completion in completions:
+            completion.notes = [*completion.notes, *(notes or [])]
 
 
 def branch_token(branch):

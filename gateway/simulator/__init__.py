@@ -5,7 +5,7 @@ What it reproduces, its `sim:` directives, faults and configuration: docs/simula
 
     app.py        routes, the credential, request checks, pacing
     text.py       deterministic answers, token counts, directives
-    models.py     the model list (what each model accepts: gateway/quirks.py)
+    models.py     the model list and its /v1/models entries, from catalog.json
     chat.py, responses.py, anthropic.py   one module per dialect
     faults.py     error envelopes, rate-limit headers, faults
     frames.py     JSON and SSE bytes shared by the dialects

@@ -1,9 +1,12 @@
 """The Anthropic Messages dialect: content blocks, split usage, prompt caching and its refusals."""
 
+from __future__ import annotations
+
 import base64
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..quirks import lookup
@@ -17,11 +20,13 @@ ANTHROPIC_MIN_CACHEABLE = 1024  # Anthropic's shortest cacheable prefix (most mo
 ANTHROPIC_PING = sse_event("ping", {"type": "ping"})
 
 
-def event(kind, **fields):
+def event(kind: str, **fields: Any) -> bytes:
     return sse_event(kind, {"type": kind, **fields})
 
 
-def message_start(model, message_id, with_usage, input_tokens, cache_read, cache_write):
+def message_start(
+    model: str, message_id: str, with_usage: bool, input_tokens: int, cache_read: int, cache_write: int
+) -> tuple[dict[str, int], dict[str, Any], bytes]:
     """(usage so far, message, its message_start event and a ping): how every Anthropic stream
     opens. The usage has the input tokens and one output token (the final count comes in
     message_delta); the message is also the base of the whole answer sent without streaming."""
@@ -31,7 +36,7 @@ def message_start(model, message_id, with_usage, input_tokens, cache_read, cache
         "cache_read_input_tokens": cache_read,
         "output_tokens": 1,
     }
-    message = {
+    message: dict[str, Any] = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
@@ -46,7 +51,17 @@ def message_start(model, message_id, with_usage, input_tokens, cache_read, cache
 
 
 @functools.lru_cache(maxsize=512)
-def anthropic_frames(model, user_text, count, truncated, with_usage, input_tokens, cache_read, cache_write, thinking):
+def anthropic_frames(
+    model: str,
+    user_text: str,
+    count: int,
+    truncated: bool,
+    with_usage: bool,
+    input_tokens: int,
+    cache_read: int,
+    cache_write: int,
+    thinking: bool,
+) -> Frames:
     """An Anthropic stream: message_start, a thinking block when asked, a text block, message_delta, message_stop.
 
     Usage is split as Anthropic splits it: input and cache counts in message_start (with
@@ -84,7 +99,7 @@ def anthropic_frames(model, user_text, count, truncated, with_usage, input_token
     if count:
         blocks.append({"type": "text", "text": "".join(pieces)})
     stop_reason = "max_tokens" if truncated else "end_turn"
-    delta = {"delta": {"stop_reason": stop_reason, "stop_sequence": None}}
+    delta: dict[str, Any] = {"delta": {"stop_reason": stop_reason, "stop_sequence": None}}
     if with_usage:
         delta["usage"] = {"output_tokens": count + thinking_tokens}
     tail = (event("content_block_stop", index=index) if count else b"") + event("message_delta", **delta)
@@ -95,7 +110,7 @@ def anthropic_frames(model, user_text, count, truncated, with_usage, input_token
     return Frames(head, tuple(content), lead, tail, dumps(final).encode())
 
 
-def cache_write_tokens(messages):
+def cache_write_tokens(messages: Sequence[Any]) -> int:
     """Prompt tokens up to the last block marked with cache_control, as a first call writes them.
 
     The simulator keeps no state, so it never knows a prefix is already cached; `sim:cached=N`
@@ -112,7 +127,7 @@ def cache_write_tokens(messages):
     return prefix if prefix >= ANTHROPIC_MIN_CACHEABLE else 0
 
 
-def reject(base, request, messages):
+def reject(base: str, request: dict[str, Any], messages: Sequence[Any]) -> bytes | None:
     """Anthropic's 400s (docs/gateway.md, "Anthropic Messages"), in Anthropic's envelope; None when the request is acceptable."""
     max_tokens = request.get("max_tokens")
     if max_tokens is None:
@@ -150,7 +165,17 @@ def reject(base, request, messages):
 
 
 @functools.lru_cache(maxsize=512)
-def tool_use_frames(model, user_text, name, pieces, truncated, with_usage, input_tokens, cache_read, cache_write):
+def tool_use_frames(
+    model: str,
+    user_text: str,
+    name: str,
+    pieces: tuple[str, ...],
+    truncated: bool,
+    with_usage: bool,
+    input_tokens: int,
+    cache_read: int,
+    cache_write: int,
+) -> Frames:
     """A call of tool `name` in Anthropic's shape: a `tool_use` content block (its id and
     name; `input` {} at the start), its input as `input_json_delta` pieces of `partial_json`,
     content_block_stop, then message_delta with stop_reason "tool_use" (or "max_tokens")."""

@@ -1,10 +1,14 @@
 """The ASGI app: routes, the bearer credential, request checks, and pacing the frames out."""
 
+from __future__ import annotations
+
 import asyncio
 import hmac
 import json
 import os
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 from ..quirks import lookup
 from . import anthropic, chat, responses
@@ -59,8 +63,15 @@ DEFAULT_CHUNKS = 64
 MAX_CHUNKS = 4096
 MAX_DELAY_MS = 600_000
 
+# ASGI, as httpx.ASGITransport and daphne call an app: a scope and messages are plain dicts.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = Sequence[tuple[bytes, bytes]]
 
-def _int_env(name, default):
+
+def _int_env(name: str, default: int | None) -> int | None:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -70,7 +81,7 @@ def _int_env(name, default):
         raise ValueError(f"{name} must be an integer, got {value!r}") from None
 
 
-def config_from_env():
+def config_from_env() -> dict[str, Any]:
     """create_app keyword arguments from SIMULATOR_* environment variables."""
     models = [m.strip() for m in os.environ.get("SIMULATOR_MODELS", "").split(",") if m.strip()]
     return {
@@ -82,7 +93,9 @@ def config_from_env():
     }
 
 
-async def _emit(send, frames, offset, interval, keep_alive=None):
+async def _emit(
+    send: Send, frames: Iterable[bytes], offset: int, interval: float, keep_alive: bytes | None = None
+) -> None:
     """Send content frames `interval` seconds apart, with a keep-alive now and then.
 
     On a schedule from the first frame (frame n at n intervals), not a sleep after each: a
@@ -100,11 +113,11 @@ async def _emit(send, frames, offset, interval, keep_alive=None):
         await send({"type": "http.response.body", "body": frame, "more_body": True})
 
 
-async def _until_disconnect(coro, receive):
+async def _until_disconnect(coro: Coroutine[Any, Any, None], receive: Receive) -> None:
     """Run coro, cancelling it as soon as the client goes away."""
     work = asyncio.ensure_future(coro)
 
-    async def watch():
+    async def watch() -> None:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -121,7 +134,15 @@ async def _until_disconnect(coro, receive):
 
 
 class Simulator:
-    def __init__(self, *, ttft_ms=300, interval_ms=40, chunks=None, token=None, models=None):
+    def __init__(
+        self,
+        *,
+        ttft_ms: int = 300,
+        interval_ms: int = 40,
+        chunks: int | None = None,
+        token: str | None = None,
+        models: Iterable[str] | None = None,
+    ) -> None:
         self.ttft_ms = ttft_ms
         self.interval_ms = interval_ms
         self.chunks = chunks
@@ -137,7 +158,7 @@ class Simulator:
                 entries.append(model_entry(model_id, enabled))
         self.models_body = dumps({"object": "list", "data": entries}).encode()
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -173,7 +194,7 @@ class Simulator:
                 break
         await _until_disconnect(self._generate(ROUTES[path], bytes(body), send, request_id), receive)
 
-    def _authorized(self, scope):
+    def _authorized(self, scope: Scope) -> bool:
         header = b""
         for name, value in scope["headers"]:
             if name.lower() == b"authorization":
@@ -189,7 +210,7 @@ class Simulator:
             return False
         return self.token is None or hmac.compare_digest(credential.encode(), self.token.encode())
 
-    async def _reply(self, send, status, body, request_id, headers=()):
+    async def _reply(self, send: Send, status: int, body: bytes, request_id: str, headers: Headers = ()) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -204,7 +225,7 @@ class Simulator:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _generate(self, dialect, raw, send, request_id):
+    async def _generate(self, dialect: str, raw: bytes, send: Send, request_id: str) -> None:
         try:
             request = json.loads(raw)
         except ValueError:
@@ -365,7 +386,17 @@ class Simulator:
             return await self._reply(send, 200, body, request_id, rate_headers)
         await self._stream(send, request_id, rate_headers, frames, extras, fault, ttft, interval)
 
-    async def _stream(self, send, request_id, rate_headers, frames, extras, fault, ttft, interval):
+    async def _stream(
+        self,
+        send: Send,
+        request_id: str,
+        rate_headers: Headers,
+        frames: Frames,
+        extras: tuple[bytes, bytes, bytes],
+        fault: str | None,
+        ttft: float,
+        interval: float,
+    ) -> None:
         error_event, malformed_event, keep_alive = extras
         await send(
             {
@@ -385,7 +416,7 @@ class Simulator:
             return await send({"type": "http.response.body", "body": b""})
         content = frames.content
         # A mid-stream fault strikes after a few text deltas (or after all of them in a short answer).
-        split = None
+        split = len(content)
         if fault in ("cut", "malformed", "error-event"):
             split = frames.lead + min(3 if fault == "cut" else 2, len(content) - frames.lead)
         await asyncio.sleep(ttft)
@@ -400,7 +431,7 @@ class Simulator:
         await send({"type": "http.response.body", "body": frames.tail})
 
 
-def _chat_usage_mode(base, request, fault):
+def _chat_usage_mode(base: str, request: dict[str, Any], fault: str | None) -> chat.UsageMode:
     """How a chat stream reports usage: on every chunk (Databricks' llama shape), in a final
     chunk (stream_options.include_usage), or not at all."""
     if fault == "no-usage":
@@ -412,6 +443,13 @@ def _chat_usage_mode(base, request, fault):
     return "none"
 
 
-def create_app(*, ttft_ms=300, interval_ms=40, chunks=None, token=None, models=None):
+def create_app(
+    *,
+    ttft_ms: int = 300,
+    interval_ms: int = 40,
+    chunks: int | None = None,
+    token: str | None = None,
+    models: Iterable[str] | None = None,
+) -> Simulator:
     """An ASGI app simulating one branch's gateway host (see the module docstring)."""
     return Simulator(ttft_ms=ttft_ms, interval_ms=interval_ms, chunks=chunks, token=token, models=models)

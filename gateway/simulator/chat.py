@@ -1,8 +1,11 @@
 """The chat completions dialect: streamed chunks, the whole-answer body and its refusals."""
 
+from __future__ import annotations
+
 import functools
 import hashlib
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from ..quirks import lookup
 from .faults import fault_response, shape2, shape3, unsupported
@@ -10,16 +13,20 @@ from .frames import KEEP_ALIVE, Frames, dumps, sse_data
 from .models import normal
 from .text import answer_pieces, reasoning_text, schema_pieces, tool_call_id
 
+# How a chat stream reports usage (stream_frames).
+UsageMode = Literal["every", "final", "none"]
+Usage = Callable[[int], dict[str, Any]]
+
 GEMINI_STREAM_OPTIONS_MESSAGE = (
     "Invalid JSON payload received. Unknown name \"stream_options\" at 'generation_config'"  # verbatim, docs/gateway.md
 )
 
 
-def usage_counter(usage_mode, prompt_tokens, cached, reasoning_tokens):
+def usage_counter(usage_mode: UsageMode, prompt_tokens: int, cached: int, reasoning_tokens: int) -> Usage:
     """usage(completion tokens so far) as a chunk carries it: cumulative on every chunk in
     Databricks' llama shape ("every"), else OpenAI's with its details."""
 
-    def usage(completion):
+    def usage(completion: int) -> dict[str, Any]:
         if usage_mode == "every":
             return {
                 "completion_tokens": completion,
@@ -39,13 +46,15 @@ def usage_counter(usage_mode, prompt_tokens, cached, reasoning_tokens):
     return usage
 
 
-def chunk_maker(chunk_id, model, usage_mode, usage):
+def chunk_maker(
+    chunk_id: str, model: str, usage_mode: UsageMode, usage: Usage
+) -> tuple[Callable[..., bytes], Callable[[str, int], bytes]]:
     """(chunk, end): chunk(delta, finish_reason, completion tokens so far) is one
     chat.completion.chunk event; end(finish_reason, completion tokens) the last one, then
     the usage chunk (choices: []) when usage comes last."""
 
-    def chunk(delta, finish_reason=None, completion=0):
-        payload = {
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None, completion: int = 0) -> bytes:
+        payload: dict[str, Any] = {
             "id": chunk_id,
             "object": "chat.completion.chunk",
             "created": 0,
@@ -58,7 +67,7 @@ def chunk_maker(chunk_id, model, usage_mode, usage):
             payload["usage"] = None  # OpenAI sends null usage on each chunk when include_usage is on
         return sse_data(payload)
 
-    def end(finish_reason, completion):
+    def end(finish_reason: str, completion: int) -> bytes:
         last = chunk({}, finish_reason, completion)
         if usage_mode == "final":
             last += sse_data(
@@ -77,7 +86,16 @@ def chunk_maker(chunk_id, model, usage_mode, usage):
 
 
 @functools.lru_cache(maxsize=512)
-def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, cached=0, schema=""):
+def stream_frames(
+    model: str,
+    user_text: str,
+    count: int,
+    finish: str,
+    usage_mode: UsageMode,
+    prompt_tokens: int,
+    cached: int = 0,
+    schema: str = "",
+) -> tuple[bytes, tuple[bytes, ...], bytes]:
     """(role frame, content frames, tail) as bytes.
 
     usage_mode: "final" (a last chunk with choices: [] and usage, OpenAI's
@@ -97,7 +115,7 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
     content = []
     for i, piece in enumerate(pieces):
         if reasoning:
-            parts = [{"type": "text", "text": piece}]
+            parts: list[dict[str, Any]] = [{"type": "text", "text": piece}]
             if i == 0:
                 parts.insert(0, {"type": "reasoning", "summary": [{"type": "summary_text", "text": reasoning}]})
             content.append(chunk({"content": parts}, completion=reasoning_tokens + i + 1))
@@ -108,7 +126,9 @@ def stream_frames(model, user_text, count, finish, usage_mode, prompt_tokens, ca
     return role, tuple(content), tail + b"data: [DONE]\n\n"
 
 
-def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, cached=0):
+def completion_body(
+    model: str, user_text: str, count: int, finish: str, prompt_tokens: int, with_usage: bool, cached: int = 0
+) -> bytes:
     base = normal(model)
     text = "".join(answer_pieces(base, user_text, count))
     reasoning = reasoning_text(user_text) if lookup(base).content_parts else ""
@@ -138,7 +158,7 @@ def completion_body(model, user_text, count, finish, prompt_tokens, with_usage, 
     return dumps(body).encode()
 
 
-def reject(base, request, messages):
+def reject(base: str, request: dict[str, Any], messages: Sequence[Any]) -> bytes | None:
     """Upstream 400s of the chat completions dialect; None when the request is acceptable."""
     accepts = lookup(base)
     if not messages:
@@ -170,7 +190,16 @@ def reject(base, request, messages):
 
 
 @functools.lru_cache(maxsize=512)
-def tool_call_frames(model, user_text, name, pieces, finish, usage_mode, prompt_tokens, cached=0):
+def tool_call_frames(
+    model: str,
+    user_text: str,
+    name: str,
+    pieces: tuple[str, ...],
+    finish: str,
+    usage_mode: UsageMode,
+    prompt_tokens: int,
+    cached: int = 0,
+) -> Frames:
     """A call of tool `name` with its arguments in `pieces`, in the chat dialect's shape:
     `delta.tool_calls[0]` opens with its id and function name, then carries pieces of
     `function.arguments`; the answer ends with finish_reason "tool_calls" (or "length")."""

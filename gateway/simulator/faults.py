@@ -1,6 +1,17 @@
 """Error envelopes, rate-limit headers and the faults a `sim:fault=` directive asks for."""
 
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
 from .frames import dumps, sse_data, sse_event
+
+# (status, body, extra headers) of an HTTP-level fault.
+FaultResponse = tuple[int, bytes, list[tuple[bytes, bytes]]]
+# The faults that are an HTTP answer of their own (the rest strike mid-stream or drop the usage).
+HttpFault = Literal[
+    "401", "403-scope", "403-branch", "403-verified", "400", "413", "429", "429-short", "500", "502", "503"
+]
 
 FAULTS = frozenset(
     {
@@ -26,24 +37,24 @@ TPM_LIMIT = 200_000  # per account since Sept 2026 (docs/gateway.md, "Rate limit
 HANG_SECONDS = 3600
 
 
-def shape1(message, **extra):
+def shape1(message: str, **extra: Any) -> bytes:
     return dumps({"error": {"message": message, **extra}}).encode()
 
 
-def shape2(code, message):
+def shape2(code: str, message: str) -> bytes:
     return dumps({"error_code": code, "message": message}).encode()
 
 
-def shape3(inner):
+def shape3(inner: dict[str, Any]) -> bytes:
     return dumps({"error_code": "BAD_REQUEST", "message": dumps(inner)}).encode()
 
 
-def shape4(message, kind="invalid_request_error"):
+def shape4(message: str, kind: str = "invalid_request_error") -> bytes:
     """Anthropic's own envelope, what Anthropic clients expect on the native route (docs/gateway.md, "Errors", shape 4)."""
     return dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
 
 
-def unsupported(param):
+def unsupported(param: str) -> bytes:
     inner = {
         "error": {
             "message": f"Unsupported parameter: '{param}' is not supported with this model.",
@@ -55,7 +66,7 @@ def unsupported(param):
     return shape3(inner)
 
 
-def rate_limit_headers(remaining_tokens, reset):
+def rate_limit_headers(remaining_tokens: int, reset: bytes) -> list[tuple[bytes, bytes]]:
     return [
         (b"x-ratelimit-limit-requests", b"1000"),
         (b"x-ratelimit-remaining-requests", b"999"),
@@ -66,7 +77,11 @@ def rate_limit_headers(remaining_tokens, reset):
     ]
 
 
-def fault_response(fault, model):
+@overload
+def fault_response(fault: HttpFault, model: object) -> FaultResponse: ...
+@overload
+def fault_response(fault: str, model: object) -> FaultResponse | None: ...
+def fault_response(fault: str, model: object) -> FaultResponse | None:
     """(status, body, extra headers) of an HTTP-level fault."""
     if fault == "401":
         return 401, shape1("invalid or missing credential"), []

@@ -1,81 +1,43 @@
 """The models the simulator lists and their `/v1/models` entries.
 
-What each model accepts, and on which dialect, is the catalog's (gateway/quirks.py).
+Which models there are and what each takes in and puts out is catalog.json's; what each
+accepts, and on which dialect, is the catalog's too, read through gateway/quirks.py.
 """
+
+from __future__ import annotations
 
 import functools
 import json
+from typing import Any
 
-from gateway.quirks import CATALOG_PATH, lookup
+from gateway.quirks import CATALOG_PATH, lookup, normalize_model_id
 
 ALIAS_PREFIX = "databricks-"
-# The first 25 models (Mastra's page), then the ones listed later (docs/gateway.md, "The model catalog and prices").
-CHAT_MODELS = (
-    "claude-haiku-4-5",
-    "claude-opus-4-1",
-    "claude-opus-4-5",
-    "claude-opus-4-6",
-    "claude-opus-4-7",
-    "claude-sonnet-4-5",
-    "claude-sonnet-4-6",
-    "claude-sonnet-4",
-    "gemini-2-5-flash",
-    "gemini-2-5-pro",
-    "gemini-3-1-flash-lite",
-    "gemini-3-1-pro",
-    "gemini-3-flash",
-    "gemini-3-pro",
-    "gpt-5-1",
-    "gpt-5-2",
-    "gpt-5-4-mini",
-    "gpt-5-4-nano",
-    "gpt-5-4",
-    "gpt-5-5",
-    "gpt-5-mini",
-    "gpt-5-nano",
-    "gpt-5",
-    "gpt-oss-120b",
-    "gpt-oss-20b",
-    "gpt-5-6-luna",
-    "gpt-5-6-sol",
-    "gpt-5-6-terra",
-    "claude-opus-4-8",
-    "claude-opus-5",
-    "claude-sonnet-5",
-    "claude-fable-5",
-    "gemini-3-5-flash",
-    "gemini-3-5-flash-lite",
-    "gemini-3-6-flash",
-    "gemma-3-12b",
-    "llama-4-maverick",
-    "meta-llama-3-3-70b-instruct",
-    "meta-llama-3-1-8b-instruct",
-    "qwen35-122b-a10b",
-    "qwen3-next-80b-a3b-instruct",
-    "glm-5-2",
-    "inkling",
-    "kimi-k3",
-)
 
 
-# docs/gateway.md, "Paths": codex models and gpt-5-5-pro need the Responses dialect.
-RESPONSES_ONLY_MODELS = ("gpt-5-3-codex", "gpt-5-2-codex", "gpt-5-1-codex-max", "gpt-5-1-codex-mini", "gpt-5-5-pro")
-EMBEDDING_MODELS = ("qwen3-embedding-0-6b", "gte-large-en")
-DEFAULT_MODELS = CHAT_MODELS + RESPONSES_ONLY_MODELS + EMBEDDING_MODELS
+@functools.cache
+def catalog_entries() -> dict[str, dict[str, Any]]:
+    """catalog.json's model entries by id, in the file's order."""
+    document = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
+    return {entry["id"]: entry for entry in document["models"]}
 
 
-def normal(model):
+# What the simulator lists unless told otherwise (create_app's `models`, SIMULATOR_MODELS):
+# every catalog model, in the catalog's order.
+DEFAULT_MODELS: tuple[str, ...] = tuple(catalog_entries())
+
+
+def normal(model: str) -> str:
     return model[len(ALIAS_PREFIX) :] if model.startswith(ALIAS_PREFIX) else model
 
 
-# The tokenizer the gateway's /v1/models names, by provider (a listing detail nothing reads);
-# who owns a model is the catalog's (gateway/quirks.py).
-TOKENIZERS = {"anthropic": "Claude", "openai": "GPT", "google": "Gemini", "alibaba": "Qwen"}
-LLAMA3_PREFIX = "meta-llama-3"  # the gateway lists Llama 3 models with their own tokenizer
+# The tokenizer the gateway's /v1/models names (a listing detail nothing reads), by the first
+# word of the catalog's `family`; "Other" for the rest and for a model the catalog lacks.
+TOKENIZERS = {"claude": "Claude", "gpt": "GPT", "gemini": "Gemini", "llama": "Llama", "qwen": "Qwen"}
 UPPER_WORDS = {"gpt": "GPT", "oss": "OSS", "glm": "GLM", "gte": "GTE", "en": "EN"}
 
 
-def display_name(model_id):
+def display_name(model_id: str) -> str:
     """ "gpt-5-4-mini" -> "GPT-5.4 Mini", "claude-sonnet-4-5" -> "Claude Sonnet 4.5"."""
     words: list[str] = []
     for part in model_id.split("-"):
@@ -90,45 +52,37 @@ def display_name(model_id):
     return " ".join(words)
 
 
-@functools.cache
-def _catalog_inputs():
-    document = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
-    return {entry["id"]: entry.get("input_modalities") for entry in document["models"]}
+def _entry(model_id: str) -> dict[str, Any] | None:
+    return catalog_entries().get(normalize_model_id(model_id))
 
 
-def modalities(model_id):
-    """(input modalities, output modalities) as the simulator's /v1/models lists them: the
-    catalog's inputs when it knows the model (what it accepts is the catalog's)."""
-    inputs, outputs = _by_prefix(model_id)
-    known = _catalog_inputs().get(model_id)
-    return (list(known) if known else inputs), outputs
+def modalities(model_id: str) -> tuple[list[str], list[str]]:
+    """(input modalities, output modalities): the catalog entry's `input_modalities` and
+    `output_modalities`, in the catalog's words ("pdf", "embedding").
+
+    A model the catalog lacks (the simulator can be started with any ids) is text in, text
+    out: nothing is guessed from its id, so it refuses images."""
+    entry = _entry(model_id)
+    if entry is None:
+        return ["text"], ["text"]
+    return list(entry["input_modalities"]), list(entry["output_modalities"])
 
 
-def _by_prefix(model_id):
-    if model_id in EMBEDDING_MODELS:
-        return ["text"], ["embeddings"]
-    if model_id.startswith("gemini"):
-        return ["text", "image", "audio", "video", "file"], ["text"]
-    if model_id.startswith("claude"):
-        return ["text", "image", "file"], ["text"]
-    if model_id.startswith("gpt-5"):
-        return ["text", "image"], ["text", "image"]
-    return ["text"], ["text"]
+def tokenizer(model_id: str) -> str:
+    entry = _entry(model_id)
+    family = str(entry.get("family") or "") if entry else ""
+    return TOKENIZERS.get(family.split("-")[0], "Other")
 
 
-def model_entry(model_id, enabled=True):
-    owner = lookup(model_id).provider
-    if owner == "meta":
-        tokenizer = "Llama3" if model_id.startswith(LLAMA3_PREFIX) else "Llama4"
-    else:
-        tokenizer = "Other" if model_id.startswith("gte") else TOKENIZERS.get(owner, "Other")
+def model_entry(model_id: str, enabled: bool = True) -> dict[str, Any]:
+    """The model's entry in `/v1/models`, OpenRouter-shaped (docs/gateway.md, "The model catalog and prices")."""
     inputs, outputs = modalities(model_id)
     return {
         "id": model_id,
         "canonical_slug": model_id,
         "name": display_name(model_id),
         "object": "model",
-        "owned_by": owner,
+        "owned_by": lookup(model_id).provider,
         "created": 0,
         "enabled": enabled,
         "context_length": None,
@@ -136,7 +90,7 @@ def model_entry(model_id, enabled=True):
             "modality": "+".join(inputs) + "->" + "+".join(outputs),
             "input_modalities": inputs,
             "output_modalities": outputs,
-            "tokenizer": tokenizer,
+            "tokenizer": tokenizer(model_id),
             "instruct_type": None,
         },
         "top_provider": {"is_moderated": False, "context_length": None, "max_completion_tokens": None},

@@ -1,8 +1,12 @@
 """The OpenAI Responses dialect: named, sequence-numbered events and its refusals."""
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..quirks import lookup
 from .faults import shape1, shape2, shape3, unsupported
@@ -13,15 +17,20 @@ from .text import answer_pieces, reasoning_text, schema_pieces, tool_call_id
 RESPONSES_MIN_OUTPUT_TOKENS = 16  # docs/gateway.md, "OpenAI Responses"
 
 
-def event_makers(response_id, model):
+def event_makers(response_id: str, model: str) -> tuple[Callable[..., bytes], Callable[..., dict[str, Any]]]:
     """(event, response): event(kind, **fields) numbers each event of one stream in turn;
     response(status, output, usage, details) is the response object its events carry."""
     sequence = itertools.count()
 
-    def event(kind, **fields):
+    def event(kind: str, **fields: Any) -> bytes:
         return sse_event(kind, {"type": kind, "sequence_number": next(sequence), **fields})
 
-    def response(status, output, usage=None, details=None):
+    def response(
+        status: str,
+        output: list[dict[str, Any]],
+        usage: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         return {
             "id": response_id,
             "object": "response",
@@ -38,7 +47,7 @@ def event_makers(response_id, model):
     return event, response
 
 
-def usage_of(prompt_tokens, cached, output, reasoning_tokens):
+def usage_of(prompt_tokens: int, cached: int, output: int, reasoning_tokens: int) -> dict[str, Any]:
     """A Responses usage object: the reasoning tokens count in the output tokens."""
     return {
         "input_tokens": prompt_tokens,
@@ -50,7 +59,17 @@ def usage_of(prompt_tokens, cached, output, reasoning_tokens):
 
 
 @functools.lru_cache(maxsize=512)
-def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tokens, cached, summary, schema=""):
+def responses_frames(
+    model: str,
+    user_text: str,
+    count: int,
+    incomplete: bool,
+    with_usage: bool,
+    prompt_tokens: int,
+    cached: int,
+    summary: bool,
+    schema: str = "",
+) -> Frames:
     """A Responses stream: response.created ... response.completed (or .incomplete), sequence-numbered.
 
     Every model here reasons: a reasoning item always comes first, and its summary is streamed
@@ -142,7 +161,7 @@ def responses_frames(model, user_text, count, incomplete, with_usage, prompt_tok
     return Frames(head, tuple(content), lead, tail, dumps(final).encode())
 
 
-def reject(base, request, messages):
+def reject(base: str, request: dict[str, Any], messages: Sequence[Any]) -> bytes | None:
     """Upstream 400s of the Responses dialect (docs/gateway.md, "OpenAI Responses"); None when the request is acceptable."""
     if not messages:
         inner = {
@@ -184,7 +203,16 @@ def reject(base, request, messages):
 
 
 @functools.lru_cache(maxsize=512)
-def tool_call_frames(model, user_text, name, pieces, incomplete, with_usage, prompt_tokens, cached):
+def tool_call_frames(
+    model: str,
+    user_text: str,
+    name: str,
+    pieces: tuple[str, ...],
+    incomplete: bool,
+    with_usage: bool,
+    prompt_tokens: int,
+    cached: int,
+) -> Frames:
     """A call of tool `name` in the Responses shape: a `function_call` output item
     (response.output_item.added, with its call_id and name), its arguments as
     response.function_call_arguments.delta events, then .done, the item done and

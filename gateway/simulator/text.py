@@ -1,10 +1,13 @@
 """Deterministic answers and token counts, and the `sim:` directives read from the request's text."""
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import json
 import random
 import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .models import normal
@@ -22,15 +25,15 @@ OPENERS = ("Here", "Sure,", "Briefly,", "Okay,", "Right,", "In short,")
 TOPIC_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 
 
-def _topic_words(text):
+def _topic_words(text: str) -> list[str]:
     return [w.lower() for w in TOPIC_WORD.findall(DIRECTIVE.sub(" ", text))][:8]
 
 
-def _pieces(rng, topic):
+def _pieces(rng: random.Random, topic: Sequence[str]) -> Iterator[str]:
     """Endless word pieces (each with its leading separator): a sentence, a list, repeat."""
     first = True
 
-    def word():
+    def word() -> str:
         if topic and rng.random() < 0.2:
             return rng.choice(topic)
         return rng.choice(WORDS)
@@ -55,14 +58,14 @@ def _pieces(rng, topic):
 
 
 @functools.lru_cache(maxsize=1024)
-def answer_pieces(model, user_text, count):
+def answer_pieces(model: str, user_text: str, count: int) -> tuple[str, ...]:
     """The text deltas of an answer: the same model and user message give the same text."""
     seed = int.from_bytes(hashlib.sha256(f"{model}\n{user_text}".encode()).digest()[:8], "big")
     pieces = _pieces(random.Random(seed), _topic_words(user_text))
     return tuple(next(pieces) for _ in range(count))
 
 
-def schema_instance(schema):
+def schema_instance(schema: Any) -> Any:
     """A small value that validates against a JSON schema (the simulator's structured output)."""
     if not isinstance(schema, dict):
         return None
@@ -88,7 +91,7 @@ def schema_instance(schema):
     return None
 
 
-def requested_schema(dialect, request):
+def requested_schema(dialect: str, request: dict[str, Any]) -> str:
     """The JSON schema the answer must fit (chat's response_format, Responses' text.format) as
     JSON text, or "" (hashable: the frame builders are cached)."""
     if dialect == "chat_completions":
@@ -102,19 +105,19 @@ def requested_schema(dialect, request):
     return json.dumps(schema, sort_keys=True) if isinstance(schema, dict) else ""
 
 
-def schema_pieces(schema_json, count):
+def schema_pieces(schema_json: str, count: int) -> tuple[str, ...]:
     """The answer as JSON that fits the schema, in about `count` pieces."""
     text = json.dumps(schema_instance(json.loads(schema_json)))
     size = max(1, -(-len(text) // max(1, count)))
     return tuple(text[i : i + size] for i in range(0, len(text), size))
 
 
-def reasoning_text(user_text):
+def reasoning_text(user_text: str) -> str:
     topic = " ".join(_topic_words(user_text)[:3]) or "this"
     return f"The user asks about {topic}. Answer briefly with a short list."
 
 
-def message_text(content):
+def message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -129,13 +132,13 @@ IMAGE_PART_TYPES = {"chat_completions": "image_url", "openai_responses": "input_
 IMAGE_TOKENS = 85
 
 
-def image_parts(content):
+def image_parts(content: Any) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         return []
     return [p for p in content if isinstance(p, dict) and p.get("type") in IMAGE_PART_TYPES.values()]
 
 
-def prompt_tokens_of(messages):
+def prompt_tokens_of(messages: Sequence[Any]) -> int:
     return max(
         1,
         sum(
@@ -146,7 +149,7 @@ def prompt_tokens_of(messages):
     )
 
 
-def image_problem(dialect, accepts_images, messages):
+def image_problem(dialect: str, accepts_images: bool, messages: Sequence[Any]) -> str | None:
     """Why the request's images are refused (a wrong shape for the dialect, or a text-only model), or None."""
     for message in messages:
         for part in image_parts(message.get("content") if isinstance(message, dict) else None):
@@ -166,7 +169,7 @@ def image_problem(dialect, accepts_images, messages):
     return None
 
 
-def find_directives(messages, model):
+def find_directives(messages: Sequence[Any], model: str) -> dict[str, Any]:
     """Directives from every message's text that apply to `model`."""
     found: dict[str, Any] = {"fault": None, "ttft_ms": None, "interval_ms": None, "chunks": None, "cached": None}
     base = normal(model)
@@ -183,14 +186,14 @@ def find_directives(messages, model):
     return found
 
 
-def last_user_text(messages):
+def last_user_text(messages: Sequence[Any]) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
             return message_text(message.get("content"))
     return ""
 
 
-def conversation(dialect, request):
+def conversation(dialect: str, request: dict[str, Any]) -> list[Any]:
     """The request's turns as chat-style messages, the system prompt first: for directives and token counts."""
     if dialect == "chat_completions":
         messages = request.get("messages")
@@ -210,7 +213,7 @@ def conversation(dialect, request):
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _tool_fields(dialect, tool):
+def _tool_fields(dialect: str, tool: Any) -> tuple[str, dict[str, Any]] | None:
     """(name, parameters schema) of a tool in the dialect's shape, or None when it is not."""
     if not isinstance(tool, dict):
         return None
@@ -237,7 +240,7 @@ TOOL_SHAPES = {
 }
 
 
-def tool_problem(dialect, request):
+def tool_problem(dialect: str, request: dict[str, Any]) -> str | None:
     """Why the request's `tools` are refused (not in the dialect's shape), or None."""
     tools = request.get("tools")
     if tools is None:
@@ -250,7 +253,7 @@ def tool_problem(dialect, request):
     return None
 
 
-def first_tool(dialect, request):
+def first_tool(dialect: str, request: dict[str, Any]) -> tuple[str, str] | None:
     """(name, parameters as JSON text) of the first tool the request offers, or None."""
     tools = request.get("tools")
     if not isinstance(tools, list) or not tools:
@@ -262,7 +265,7 @@ def first_tool(dialect, request):
     return name, json.dumps(schema, sort_keys=True)
 
 
-def tool_arguments(schema_json, count, limit=None):
+def tool_arguments(schema_json: str, count: int, limit: int | None = None) -> tuple[tuple[str, ...], bool]:
     """(argument pieces, truncated): the JSON arguments in about `count` pieces, cut to `limit`
     pieces (a max tokens below the whole, one token a piece)."""
     pieces = schema_pieces(schema_json, count)
@@ -271,5 +274,5 @@ def tool_arguments(schema_json, count, limit=None):
     return pieces, False
 
 
-def tool_call_id(prefix, model, user_text, name):
+def tool_call_id(prefix: str, model: str, user_text: str, name: str) -> str:
     return prefix + hashlib.sha256(f"{model}\n{user_text}\n{name}".encode()).hexdigest()[:24]

@@ -360,7 +360,7 @@ async def test_v1_models_has_the_openrouter_shape(simulator):
     assert mini["created"] == 0 and mini["pricing"] is None and mini["context_length"] is None
     assert mini["architecture"]["input_modalities"] == ["text", "image"]
     assert by_id["claude-sonnet-4-5"]["name"] == "Claude Sonnet 4.5"
-    assert by_id["gte-large-en"]["architecture"]["output_modalities"] == ["embeddings"]
+    assert by_id["gte-large-en"]["architecture"]["output_modalities"] == ["embedding"]
 
 
 async def test_list_models_works_against_the_simulator(simulator):

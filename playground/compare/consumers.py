@@ -25,6 +25,7 @@ from django.http import Http404
 
 from . import runs, writes
 from .relay import Outbox, relay_completion
+from .run_frame import RunError, parse_run_frame
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +236,8 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
 
     async def start_run(self, content):
         try:
-            request = runs.parse_run_frame(content)
-        except runs.RunError as exc:
+            request = parse_run_frame(content)
+        except RunError as exc:
             await self.send_error(str(exc))
             return
         # The run's whole life (its slot, the database hop, its streams, run.done) is one
@@ -252,9 +253,9 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                 try:
                     prepared = await runs.prepare_run(self.user, request)
                 except (Http404, ValidationError) as exc:
-                    raise runs.RunError(refusal(exc)) from None
+                    raise RunError(refusal(exc)) from None
                 await self.stream_run(prepared)
-        except runs.RunError as exc:
+        except RunError as exc:
             await self.send_error(str(exc))
         except Exception:
             log.exception("a run of user %s failed", self.user.pk)
@@ -322,10 +323,8 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
         else:
             models = content.get("models")
         try:
-            request = runs.parse_run_frame(
-                {"branch": "-", "models": models, "messages": [{"role": "user", "content": "-"}]}
-            )
-        except runs.RunError as exc:
+            request = parse_run_frame({"branch": "-", "models": models, "messages": [{"role": "user", "content": "-"}]})
+        except RunError as exc:
             self.outbox.frame({"type": "error", "message": str(exc)})
             return
         task = asyncio.create_task(self.drive_extension(run_code, request.models, content.get("replaces")))
@@ -338,9 +337,9 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                 try:
                     prepared = await runs.prepare_extension(self.user, run_code, models)
                 except Http404:
-                    raise runs.RunError("No such run.") from None
+                    raise RunError("No such run.") from None
                 except ValidationError as exc:
-                    raise runs.RunError(refusal(exc)) from None
+                    raise RunError(refusal(exc)) from None
                 codes = self.run_tasks.setdefault(run_code, set())
                 tasks = []
                 for completion in prepared.completions:
@@ -366,7 +365,7 @@ class CompareConsumer(AsyncJsonWebsocketConsumer):
                     codes.difference_update(str(c.code) for c in prepared.completions)
                     if not codes:
                         self.run_tasks.pop(run_code, None)
-        except runs.RunError as exc:
+        except RunError as exc:
             await self.send_error(str(exc))
 
     def stop(self, content):

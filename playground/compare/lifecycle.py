@@ -37,7 +37,7 @@ from playground.http import gateway_client
 
 from . import rendering, writes
 from .models import THIS_PROCESS, Completion, ServerProcess
-from .runs import prompt_text
+from .run_frame import prompt_text
 from .signals import completions_finished
 
 log = logging.getLogger(__name__)

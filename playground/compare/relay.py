@@ -23,7 +23,8 @@ from playground.http import gateway_client
 from . import lifecycle, schemas, writes
 from .models import Completion
 from .rendering import render_off_loop
-from .runs import Gateway, prompt_text
+from .run_frame import prompt_text
+from .runs import Gateway
 from .signals import completions_finished
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@
 from django.dispatch import Signal
 
 # Sent on the database thread, before any request of a run is sent, with `run`, `branch` and
-# `completions` (unsaved). A receiver may refuse the run by raising runs.RunError (its message
+# `completions` (unsaved). A receiver may refuse the run by raising run_frame.RunError (its message
 # is shown), or return a list of notes every panel shows (say, "this run may cross the rate
 # limit").
 run_starting = Signal()

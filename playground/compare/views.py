@@ -15,7 +15,8 @@ from playground.teams.current import current_membership
 from playground.teams.current import memberships as team_memberships
 from playground.teams.models import Branch
 
-from . import export, prefill, runs, snippets, votes
+from . import export, prefill, snippets, votes
+from .run_frame import RunError, parse_run_frame
 
 
 @login_required
@@ -112,8 +113,8 @@ def get_code(request):
     # The snippets read the branch from the environment: no branch is needed here.
     frame = {**frame, "branch": frame.get("branch") or "-"}
     try:
-        request_ = runs.parse_run_frame(frame)
-    except runs.RunError as exc:
+        request_ = parse_run_frame(frame)
+    except RunError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     calls = snippets.plan_calls(request_.models, request_.messages, request_.params)
     return JsonResponse(

@@ -14,7 +14,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from playground.compare.models import Completion, Run
-from playground.compare.runs import RunError, parse_params
+from playground.compare.run_frame import RunError, parse_params
 
 from .models import VARIABLE_RE, Prompt, PromptVersion
 

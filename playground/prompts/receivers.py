@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from playground.compare.runs import RunError
+from playground.compare.run_frame import RunError
 from playground.compare.signals import run_starting
 
 from .models import Prompt, PromptVersion

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from playground.compare import prefill
 from playground.compare.models import Run
 from playground.compare.rendering import render_markdown
-from playground.compare.runs import text_of
+from playground.compare.run_frame import text_of
 from playground.compare.schemas import check_tool_calls
 from playground.teams.access import get_membership
 from playground.teams.current import require_current_membership

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from playground import memo, money
 from playground.compare.models import Completion
-from playground.compare.runs import RunError, prompt_text
+from playground.compare.run_frame import RunError, prompt_text
 
 from . import metrics
 from .models import Budget, TeamLimits, UsageDaily

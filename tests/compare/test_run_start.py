@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.http import Http404
 
-from playground.compare import runs
+from playground.compare import run_frame, runs
 from playground.teams import access, pricing
 from playground.teams.models import Branch, Membership, TeamModelPrice
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def request_for(branch, models=("gpt-5-mini",)):
-    return runs.parse_run_frame(
+    return run_frame.parse_run_frame(
         {
             "type": "run",
             "branch": str(branch.code),
@@ -80,7 +80,7 @@ async def test_a_member_made_viewer_is_refused_at_once(bob, branch):
     membership = await Membership.objects.aget(user=bob, team=branch.team)
     membership.role = Membership.Role.VIEWER
     await membership.asave()
-    with pytest.raises(runs.RunError, match="Viewers cannot start runs"):
+    with pytest.raises(run_frame.RunError, match="Viewers cannot start runs"):
         await runs.prepare_run(bob, request_for(branch))
 
 
@@ -129,7 +129,7 @@ async def test_refusals_are_not_memoised(bob, branch):
     membership = await Membership.objects.aget(user=bob, team=branch.team)
     membership.role = Membership.Role.VIEWER
     await membership.asave()
-    with pytest.raises(runs.RunError):
+    with pytest.raises(run_frame.RunError):
         await runs.prepare_run(bob, request_for(branch))
     membership.role = Membership.Role.MEMBER
     await membership.asave()
@@ -211,7 +211,7 @@ def test_the_memo_is_dropped_again_when_the_change_commits(bob, branch):
         # Another thread reads before this commits: it still sees the old role, and keeps it.
         access._runners[(bob.pk, branch.code)] = (time.monotonic() + 60, branch)
     assert not access.runner_memoised(bob, branch.code)
-    with pytest.raises(runs.RunError, match="Viewers"):
+    with pytest.raises(run_frame.RunError, match="Viewers"):
         async_to_sync(runs.prepare_run)(bob, request_for(branch))
 
 

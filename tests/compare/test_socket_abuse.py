@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import override_settings
 
-from playground.compare import runs
+from playground.compare import consumers, runs
 from playground.compare.consumers import (
     CLOSE_FLOOD,
     CLOSE_NOT_READING,
@@ -129,7 +129,7 @@ async def test_a_failure_while_handling_a_frame_is_an_error_frame_not_a_dead_soc
     def broken(frame):
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(runs, "parse_run_frame", broken)
+    monkeypatch.setattr(consumers, "parse_run_frame", broken)
     comm, _ = await connect(alice)
     await comm.send_json_to(run_frame(branch, ["gpt-5-mini"]))
     reply = await comm.receive_json_from(timeout=5)

@@ -11,7 +11,7 @@ from gateway.client import make_client
 from gateway.redact import MASK
 from playground.compare import relay
 from playground.compare.models import Completion
-from playground.compare.runs import RunError, parse_run_frame
+from playground.compare.run_frame import RunError, parse_run_frame
 from playground.compare.schemas import check_tool_calls
 from tests.compare.test_consumer import connect, receive_until, run_frame
 from tests.conftest import TOKEN

@@ -220,7 +220,7 @@ def _run_check(team, branch, max_tokens=10):
 @pytest.mark.django_db(transaction=True)
 def test_run_starts_read_a_memo_that_adds_the_requests_this_process_finishes(team, gw_branch, finish):
     from playground.compare.relay import save_finished
-    from playground.compare.runs import RunError
+    from playground.compare.run_frame import RunError
 
     Budget.objects.create(team=team, monthly_usd=Decimal("1"), hard_stop=True)
     TeamLimits.objects.create(team=team, tokens_per_minute=1000)
@@ -240,7 +240,7 @@ def test_run_starts_read_a_memo_that_adds_the_requests_this_process_finishes(tea
 
 @pytest.mark.django_db
 def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch, monkeypatch, settings):
-    from playground.compare.runs import RunError
+    from playground.compare.run_frame import RunError
 
     clock = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
@@ -255,7 +255,7 @@ def test_what_another_process_spent_shows_when_the_memo_expires(team, gw_branch,
 
 @pytest.mark.django_db
 def test_a_budget_or_limit_saved_here_applies_to_the_next_run_at_once(team, gw_branch):
-    from playground.compare.runs import RunError
+    from playground.compare.run_frame import RunError
 
     _spend(team, gw_branch, "2")
     assert _run_check(team, gw_branch) == []

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -369,26 +369,31 @@ def accepts_stream_options(model: str) -> bool:
     return quirks.lookup(model).stream_options
 
 
+class StreamRequest(TypedDict):
+    """What every dialect's stream function takes: where, with which token, which model, the
+    messages (chat-style) and the run's parameters (None for none)."""
+
+    base_url: str
+    token: str | None
+    model: str
+    messages: list[Message]
+    params: NotRequired[dict[str, Any] | None]
+
+
 async def stream_chat(
-    client: httpx.AsyncClient,
-    *,
-    base_url: str,
-    token: str | None,
-    model: str,
-    messages: list[Message],
-    params: dict[str, Any] | None = None,
-    include_usage: bool | None = None,
+    client: httpx.AsyncClient, *, include_usage: bool | None = None, **request: Unpack[StreamRequest]
 ) -> AsyncIterator[StreamEvent]:
     """Stream one chat completion: yields ResponseInfo, then TextDelta / ReasoningDelta /
     Usage / Finish events. Raises GatewayError on any failure.
 
     Cancelling the task iterating this generator closes the upstream response.
     """
+    model = request["model"]
     if include_usage is None:
         include_usage = accepts_stream_options(model)
-    url = resolve_urls(base_url).chat_completions + "/chat/completions"
-    body = chat_body(model, messages, params or {}, include_usage=include_usage)
-    async for event in _stream(client, url, token, body, _chat_parser):
+    url = resolve_urls(request["base_url"]).chat_completions + "/chat/completions"
+    body = chat_body(model, request["messages"], request.get("params") or {}, include_usage=include_usage)
+    async for event in _stream(client, url, request["token"], body, _chat_parser):
         yield event
 
 
@@ -527,45 +532,30 @@ def anthropic_body(
     return body
 
 
-async def stream_responses(
-    client: httpx.AsyncClient,
-    *,
-    base_url: str,
-    token: str | None,
-    model: str,
-    messages: list[Message],
-    params: dict[str, Any] | None = None,
-) -> AsyncIterator[StreamEvent]:
+async def stream_responses(client: httpx.AsyncClient, **request: Unpack[StreamRequest]) -> AsyncIterator[StreamEvent]:
     """Stream one answer through the OpenAI Responses dialect (events as stream_chat's)."""
-    url = resolve_urls(base_url).openai_responses + "/responses"
-    body = responses_body(model, messages, params or {})
+    url = resolve_urls(request["base_url"]).openai_responses + "/responses"
+    body = responses_body(request["model"], request["messages"], request.get("params") or {})
     async for event in _stream(
-        client, url, token, body, events.responses_events, terminal=events.RESPONSES_TERMINAL_EVENTS
+        client, url, request["token"], body, events.responses_events, terminal=events.RESPONSES_TERMINAL_EVENTS
     ):
         yield event
 
 
 async def stream_anthropic(
-    client: httpx.AsyncClient,
-    *,
-    base_url: str,
-    token: str | None,
-    model: str,
-    messages: list[Message],
-    params: dict[str, Any] | None = None,
-    thinking_budget: int | None = None,
+    client: httpx.AsyncClient, *, thinking_budget: int | None = None, **request: Unpack[StreamRequest]
 ) -> AsyncIterator[StreamEvent]:
     """Stream one answer through the Anthropic Messages dialect (events as stream_chat's).
 
     The token goes as `Authorization: Bearer`; the gateway swaps it for its own credential
     before calling Anthropic (docs/gateway.md, "Authentication and credentials").
     """
-    url = resolve_urls(base_url).anthropic_messages + "/messages"
-    body = anthropic_body(model, messages, params or {}, thinking_budget)
+    url = resolve_urls(request["base_url"]).anthropic_messages + "/messages"
+    body = anthropic_body(request["model"], request["messages"], request.get("params") or {}, thinking_budget)
     async for event in _stream(
         client,
         url,
-        token,
+        request["token"],
         body,
         events.AnthropicEvents(),
         terminal=events.ANTHROPIC_TERMINAL_EVENTS,
@@ -574,32 +564,17 @@ async def stream_anthropic(
         yield event
 
 
-class _Request(TypedDict):
-    """The arguments every dialect's stream function takes."""
-
-    base_url: str
-    token: str | None
-    model: str
-    messages: list[Message]
-    params: dict[str, Any] | None
-
-
 def stream_completion(
     client: httpx.AsyncClient,
     *,
     endpoint: str,
-    base_url: str,
-    token: str | None,
-    model: str,
-    messages: list[Message],
-    params: dict[str, Any] | None = None,
     thinking_budget: int | None = None,
     include_usage: bool | None = None,
+    **request: Unpack[StreamRequest],
 ) -> AsyncIterator[StreamEvent]:
     """The stream of one answer through `endpoint`: "chat_completions", "openai_responses" or
     "anthropic_messages". thinking_budget applies to Anthropic only; include_usage (ask for
     usage on the last chunk) to chat completions only, looked up by model id when None."""
-    request = _Request(base_url=base_url, token=token, model=model, messages=messages, params=params)
     if endpoint == "chat_completions":
         return stream_chat(client, **request, include_usage=include_usage)
     if endpoint == "openai_responses":

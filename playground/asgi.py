@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.validators import URLValidator  # noqa: E402
 
 from playground.compare import lifecycle  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
@@ -32,6 +33,10 @@ lifecycle.install()
 # since (bench/relay.py: full collections of 20-50 ms during a run, a tail on the relay's
 # latency per chunk, against under 10 ms once frozen).
 import_module(settings.ROOT_URLCONF)  # the views' modules: imported now, not by the first request
+# Django compiles its URL validator's pattern on first use: about 50 ms of Python holding the
+# GIL, which a run start's check of its branch's base URL (teams.validation) would spend on the
+# first run's way to its first token, stalling every stream of the process meanwhile.
+URLValidator.regex.pattern  # noqa: B018
 gc.collect()
 gc.freeze()
 # Collections less often: a relay allocates a few objects per chunk and keeps few, so most of

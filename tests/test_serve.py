@@ -36,3 +36,20 @@ def test_the_launcher_installs_uvloop_before_daphne_makes_its_loop():
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "uvloop"
+
+
+def test_the_app_compiles_the_url_validator_at_start_not_on_the_first_run():
+    # A run start checks its branch's base URL (teams.validation); Django compiles that
+    # validator's pattern on first use, about 50 ms holding the GIL, so the app does it at start.
+    probe = (
+        "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'playground.settings')\n"
+        "from django.core.validators import URLValidator\n"
+        "from django.utils.functional import empty\n"
+        "before = URLValidator.regex._wrapped is empty\n"
+        "import playground.asgi\n"
+        "print(before, URLValidator.regex._wrapped is empty)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "True False"

@@ -210,7 +210,14 @@ async def relay_phase(app_urls, cookie, branch, runs, models):
         app_url = app_urls[i % len(app_urls)]
         ws_url = app_url.replace("http://", "ws://") + "/ws/compare/"
         jobs.append(asyncio.create_task(relay_run(ws_url, cookie, app_url, branch, models, prompt(i), ready, go)))
-    await all_connected.wait()
+    # A run that fails before it connects (no websocket client, a refused handshake) ends its
+    # task: its error is raised here instead of waiting for it to connect.
+    connecting = asyncio.ensure_future(all_connected.wait())
+    await asyncio.wait([connecting, *jobs], return_when=asyncio.FIRST_COMPLETED)
+    if not all_connected.is_set():
+        connecting.cancel()
+        await next(job for job in jobs if job.done())
+        raise RuntimeError("a run ended before every run had connected")
     await asyncio.sleep(0.2)  # let the server finish the handshakes' session lookups
     t0 = time.perf_counter()
     go.set()

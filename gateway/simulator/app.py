@@ -20,11 +20,11 @@ from .faults import (
     ERROR_EVENT,
     FAULTS,
     HANG_SECONDS,
+    HTTP_FAULTS,
     MALFORMED_EVENT,
     RESPONSES_ERROR_EVENT,
     RESPONSES_MALFORMED_EVENT,
     TPM_LIMIT,
-    fault_response,
     rate_limit_headers,
     shape1,
     shape4,
@@ -240,7 +240,7 @@ class Simulator:
         if fault is not None and fault not in FAULTS:
             return await self._reply(send, 400, shape1(f'simulator: unknown fault "{fault}"'), request_id)
         if fault in ("401", "403-scope", "403-branch", "503"):  # auth faults come before model checks
-            status, body, headers = fault_response(fault, model)
+            status, body, headers = HTTP_FAULTS[fault](model)
             return await self._reply(send, status, body, request_id, headers)
 
         if not isinstance(model, str) or not model:
@@ -257,11 +257,9 @@ class Simulator:
             return await self._reply(send, 400, shape1(message, type="invalid_request_error"), request_id)
         if not self.enabled[base]:
             return await self._reply(send, 403, shape1("model requires a verified account"), request_id)
-        if fault is not None:
-            response = fault_response(fault, model)
-            if response is not None:
-                status, body, headers = response
-                return await self._reply(send, status, body, request_id, headers)
+        if fault in HTTP_FAULTS:
+            status, body, headers = HTTP_FAULTS[fault](model)
+            return await self._reply(send, status, body, request_id, headers)
 
         reject = {
             "chat_completions": chat.reject,
@@ -378,7 +376,7 @@ class Simulator:
             if fault == "hang":
                 await asyncio.sleep(HANG_SECONDS)
             if fault == "error-event":
-                status, body, headers = fault_response("500", model)
+                status, body, headers = HTTP_FAULTS["500"](model)
                 return await self._reply(send, status, body, request_id, headers)
             body = frames.body
             if fault in ("cut", "malformed"):

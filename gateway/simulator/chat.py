@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from ..quirks import lookup
-from .faults import fault_response, shape2, shape3, unsupported
+from .faults import HTTP_FAULTS, shape2, shape3, unsupported
 from .frames import KEEP_ALIVE, Frames, dumps, sse_data
 from .models import normal
 from .text import answer_pieces, reasoning_text, schema_pieces, tool_call_id
@@ -167,7 +167,7 @@ def reject(base: str, request: dict[str, Any], messages: Sequence[Any]) -> bytes
         return shape2("BAD_REQUEST", GEMINI_STREAM_OPTIONS_MESSAGE)
     max_tokens = request.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-        return fault_response("400", base)[1]
+        return HTTP_FAULTS["400"](base)[1]
     refused = [p for p in accepts.refused_params if request.get(p) is not None]
     if refused:
         return unsupported(refused[0])

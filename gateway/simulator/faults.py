@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
+from collections.abc import Callable
+from typing import Any
 
 from .frames import dumps, sse_data, sse_event
 
 # (status, body, extra headers) of an HTTP-level fault.
 FaultResponse = tuple[int, bytes, list[tuple[bytes, bytes]]]
-# The faults that are an HTTP answer of their own (the rest strike mid-stream or drop the usage).
-HttpFault = Literal[
-    "401", "403-scope", "403-branch", "403-verified", "400", "413", "429", "429-short", "500", "502", "503"
-]
 
-FAULTS = frozenset(
-    {
-        "401",
-        "403-scope",
-        "403-branch",
-        "403-verified",
-        "400",
-        "413",
-        "429",
-        "429-short",
-        "500",
-        "502",
-        "503",
-        "cut",
-        "malformed",
-        "error-event",
-        "hang",
-        "no-usage",
-    }
-)
 TPM_LIMIT = 200_000  # per account since Sept 2026 (docs/gateway.md, "Rate limits")
 HANG_SECONDS = 3600
 
@@ -77,51 +54,48 @@ def rate_limit_headers(remaining_tokens: int, reset: bytes) -> list[tuple[bytes,
     ]
 
 
-@overload
-def fault_response(fault: HttpFault, model: object) -> FaultResponse: ...
-@overload
-def fault_response(fault: str, model: object) -> FaultResponse | None: ...
-def fault_response(fault: str, model: object) -> FaultResponse | None:
-    """(status, body, extra headers) of an HTTP-level fault."""
-    if fault == "401":
-        return 401, shape1("invalid or missing credential"), []
-    if fault == "403-scope":
-        return 403, shape1("credential not authorized for ai gateway"), []
-    if fault == "403-branch":
-        return 403, shape1("credential not authorized for this branch"), []
-    if fault == "403-verified":
-        return 403, shape1("model requires a verified account"), []
-    if fault == "400":
-        inner = {
-            "error": {
-                "message": "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
-                "type": "invalid_request_error",
-                "param": "max_tokens",
-                "code": "integer_below_min_value",
-            }
-        }
-        return 400, shape3(inner), []
-    if fault == "413":
-        return 413, shape1("request body too large"), []
-    if fault == "429":
-        message = (
-            f"ai gateway account token rate limit exceeded ({TPM_LIMIT} tokens per minute across all models in "
-            "this region). Retry after the window resets, or contact Support to raise the limit."
-        )
-        return 429, shape2("REQUEST_LIMIT_EXCEEDED", message), [(b"retry-after", b"7")] + rate_limit_headers(0, b"7s")
-    if fault == "429-short":
-        message = (
-            f'ai gateway token rate limit exceeded for model "{model}" ({TPM_LIMIT} tokens per minute in this '
-            "region). Retry after the window resets."
-        )
-        return 429, shape2("REQUEST_LIMIT_EXCEEDED", message), [(b"retry-after", b"1")] + rate_limit_headers(0, b"1s")
-    if fault == "500":
-        return 500, shape2("INTERNAL_ERROR", "ai gateway upstream model error. Retry later"), []
-    if fault == "502":
-        return 502, shape1("upstream request failed"), []
-    if fault == "503":
-        return 503, shape1("authorization temporarily unavailable"), []
-    return None
+def _rate_limited(model: object) -> FaultResponse:
+    message = (
+        f"ai gateway account token rate limit exceeded ({TPM_LIMIT} tokens per minute across all models in "
+        "this region). Retry after the window resets, or contact Support to raise the limit."
+    )
+    return 429, shape2("REQUEST_LIMIT_EXCEEDED", message), [(b"retry-after", b"7")] + rate_limit_headers(0, b"7s")
+
+
+def _model_rate_limited(model: object) -> FaultResponse:
+    message = (
+        f'ai gateway token rate limit exceeded for model "{model}" ({TPM_LIMIT} tokens per minute in this '
+        "region). Retry after the window resets."
+    )
+    return 429, shape2("REQUEST_LIMIT_EXCEEDED", message), [(b"retry-after", b"1")] + rate_limit_headers(0, b"1s")
+
+
+MAX_TOKENS_BELOW_MIN = {
+    "error": {
+        "message": "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "integer_below_min_value",
+    }
+}
+
+# The faults that are an HTTP answer of their own: name -> (status, body, extra headers) for a model.
+HTTP_FAULTS: dict[str, Callable[[object], FaultResponse]] = {
+    "401": lambda model: (401, shape1("invalid or missing credential"), []),
+    "403-scope": lambda model: (403, shape1("credential not authorized for ai gateway"), []),
+    "403-branch": lambda model: (403, shape1("credential not authorized for this branch"), []),
+    "403-verified": lambda model: (403, shape1("model requires a verified account"), []),
+    "400": lambda model: (400, shape3(MAX_TOKENS_BELOW_MIN), []),
+    "413": lambda model: (413, shape1("request body too large"), []),
+    "429": _rate_limited,
+    "429-short": _model_rate_limited,
+    "500": lambda model: (500, shape2("INTERNAL_ERROR", "ai gateway upstream model error. Retry later"), []),
+    "502": lambda model: (502, shape1("upstream request failed"), []),
+    "503": lambda model: (503, shape1("authorization temporarily unavailable"), []),
+}
+# The rest strike mid-stream, hang, or drop the usage.
+STREAM_FAULTS = frozenset({"cut", "malformed", "error-event", "hang", "no-usage"})
+FAULTS = frozenset(HTTP_FAULTS) | STREAM_FAULTS
 
 
 ERROR_EVENT = sse_data(

@@ -25,13 +25,12 @@ from django.utils import timezone
 
 from .pricing import RATE_NAMES
 from .quirks import (
+    CATALOG_PATH,
     QUIRK_BOOL_FIELDS,
     QUIRK_DEFAULTS,
     REFUSABLE_PARAMS,
     normalize_model_id,
 )
-
-CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
 KINDS = ("chat", "embedding")
 ENDPOINTS = ("chat_completions", "openai_responses", "anthropic_messages", "gemini", "embeddings")

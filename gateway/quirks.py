@@ -170,9 +170,16 @@ def infer(model_id: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _catalog_file() -> dict[str, ModelQuirks]:
+def catalog_entries() -> dict[str, dict[str, Any]]:
+    """catalog.json's entries by id, in the file's order, as written (for processes without
+    the database; the product reads its GatewayModel rows)."""
     document = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
-    return {entry["id"]: ModelQuirks.of(entry) for entry in document["models"]}
+    return {entry["id"]: entry for entry in document["models"]}
+
+
+@functools.cache
+def _catalog_file() -> dict[str, ModelQuirks]:
+    return {model_id: ModelQuirks.of(entry) for model_id, entry in catalog_entries().items()}
 
 
 def lookup(model_id: str) -> ModelQuirks:

@@ -6,20 +6,11 @@ accepts, and on which dialect, is the catalog's too, read through gateway/quirks
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
-from gateway.quirks import CATALOG_PATH, lookup, normalize_model_id
+from gateway.quirks import catalog_entries, lookup, normalize_model_id
 
 ALIAS_PREFIX = "databricks-"
-
-
-@functools.cache
-def catalog_entries() -> dict[str, dict[str, Any]]:
-    """catalog.json's model entries by id, in the file's order."""
-    document = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
-    return {entry["id"]: entry for entry in document["models"]}
 
 
 # What the simulator lists unless told otherwise (create_app's `models`, SIMULATOR_MODELS):

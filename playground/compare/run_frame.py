@@ -188,7 +188,7 @@ IMAGE_REF_RE = re.compile(r"^run:([0-9a-f-]{36})/(\d{1,2})$")
 def parse_threads(threads, models) -> dict:
     """A follow-up's earlier turns per model: {model: [{"role": "user" | "assistant", "content": ...}]},
     where a user turn's content is text, or parts: text and images, each image a data: URL or a
-    reference to an image of an earlier run ("run:<run code>/<n>", resolved by `resolve_thread_images`).
+    reference to an image of an earlier run ("run:<run code>/<n>", resolved by `runs.resolve_thread_images`).
 
     Each panel keeps its own thread; a model of the run without one starts fresh."""
     if threads in (None, {}):

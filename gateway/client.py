@@ -161,6 +161,7 @@ def make_client(
     connect_timeout: float = 10.0,
     read_timeout: float = 120.0,
     max_connections: int = 400,
+    keepalive: float = 60.0,
     transport: httpx.AsyncBaseTransport | None = None,
     allowed_hosts: AllowedHostsSetting = None,
     resolver: AbstractResolver | None = None,
@@ -171,16 +172,20 @@ def make_client(
     resolver refuses non-public addresses at connect time unless the host:port is in
     `allowed_hosts` (a list like GATEWAY_ALLOWED_HOSTS, read on each new connection when
     callable; by default the setting itself). `resolver` replaces the DNS lookup (tests).
+    An idle connection stays open `keepalive` seconds for the next request.
     """
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=keepalive
+    )
     if transport is None:
         transport = GatewayTransport(
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             allowed=_allowed(allowed_hosts),
             resolver=resolver,
         )
     return GatewayClient(
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=limits,
         follow_redirects=False,
         transport=transport,
         headers={"User-Agent": "neon-ai-playground/1.0"},

@@ -20,6 +20,7 @@ def gateway_client():
             connect_timeout=settings.GATEWAY_CONNECT_TIMEOUT,
             read_timeout=settings.GATEWAY_READ_TIMEOUT,
             max_connections=settings.GATEWAY_MAX_CONNECTIONS,
+            keepalive=settings.GATEWAY_KEEPALIVE_SECONDS,
         )
         # The pool is closed when its loop shuts down (asyncio.run and asgiref's per-call
         # loops close async generators first): aiohttp complains of a session left open.

@@ -292,6 +292,11 @@ GATEWAY_CONNECT_TIMEOUT = env_float("GATEWAY_CONNECT_TIMEOUT", 10.0)
 # Read timeout between two chunks of a stream (reasoning models can be silent a while).
 GATEWAY_READ_TIMEOUT = env_float("GATEWAY_READ_TIMEOUT", 120.0)
 GATEWAY_MAX_CONNECTIONS = env_int("GATEWAY_MAX_CONNECTIONS", 400)
+# Seconds an idle gateway connection stays open for the next request. httpx's default (5 s)
+# closed them between runs a user starts a few seconds apart, so nearly every run paid a new
+# connection (and, to the real gateway, a TLS handshake) per model: with 150 streams started
+# together, 150 new connections. Keep it below the gateway's own idle timeout.
+GATEWAY_KEEPALIVE_SECONDS = env_float("GATEWAY_KEEPALIVE_SECONDS", 60.0)
 # One polite automatic retry on 429 when Retry-After is at most this many seconds.
 GATEWAY_RETRY_AFTER_MAX = env_float("GATEWAY_RETRY_AFTER_MAX", 3.0)
 

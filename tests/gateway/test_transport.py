@@ -4,6 +4,7 @@ No test here reaches a non-loopback address: the resolvers are fakes, and a fake
 (fails the test) before it would hand a public address to a connection.
 """
 
+import asyncio
 import socket
 
 import httpx
@@ -11,8 +12,10 @@ import pytest
 from aiohttp.abc import AbstractResolver
 
 from gateway import client as gw
+from gateway import stream as events
 from gateway.addresses import parse_allowed_hosts, refusal
 from gateway.transport import GatewayTransport
+from playground.http import gateway_client
 from tests.conftest import TOKEN
 
 PUBLIC = "93.184.216.34"
@@ -136,6 +139,47 @@ def test_the_client_runs_on_the_aiohttp_transport_with_the_configured_pool_and_n
     assert isinstance(transport, GatewayTransport)
     assert transport.limits.max_connections == 7
     assert client.follow_redirects is False
+
+
+async def test_the_process_client_keeps_idle_connections_as_long_as_the_setting_says(settings):
+    settings.GATEWAY_KEEPALIVE_SECONDS = 42.0
+    assert gateway_client()._transport.limits.keepalive_expiry == 42.0
+
+
+@pytest.mark.parametrize(("keepalive", "connections"), [(5.0, 1), (0.05, 2)])
+async def test_an_idle_connection_is_reused_until_the_keepalive_ends(keepalive, connections):
+    """Two answers 0.3 s apart: within the keep-alive they share one connection (no new
+    handshake), past it the pool has closed the first and the second opens another."""
+    body = PIECE + b"data: [DONE]\n\n"
+    opened = []
+
+    async def serve(reader, writer):
+        opened.append(writer)
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(CHUNKED_HEAD + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with gw.make_client(keepalive=keepalive, allowed_hosts=[f"127.0.0.1:{port}"]) as client:
+            for _ in range(2):
+                texts = [
+                    event.text
+                    async for event in gw.stream_chat(
+                        client, base_url=f"http://127.0.0.1:{port}", token=TOKEN, model="m", messages=[]
+                    )
+                    if isinstance(event, events.TextDelta)
+                ]
+                assert texts == ["Hel"]
+                await asyncio.sleep(0.3)
+    finally:
+        server.close()
+    assert len(opened) == connections
 
 
 async def test_connection_refused_is_a_connection_error_not_a_timeout():

@@ -1,6 +1,7 @@
 """gateway.client against exact byte streams (httpx.MockTransport): the shapes docs/gateway.md records."""
 
 import json
+import zlib
 
 import httpx
 import pytest
@@ -207,6 +208,28 @@ async def test_a_body_with_finish_reason_but_no_done_is_complete():
     events = await run(sse_handler(chunk({"content": "ok"}) + chunk({}, "length")))
 
     assert events[-1] == Finish("length")
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_a_compressed_event_stream_is_decoded(coding):
+    # The body is read straight from the transport only without a content coding.
+    body = (
+        chunk({"content": "Grüße, "}) + chunk({"content": "world"}) + chunk({}, "stop") + "data: [DONE]\n\n"
+    ).encode()
+    packer = zlib.compressobj(wbits=31 if coding == "gzip" else 15)
+    packed = packer.compress(body) + packer.flush()
+    handler = sse_handler(packed, headers={**SSE, "content-encoding": coding}, size=7)
+
+    events = await run(handler)
+
+    assert text_of(events) == "Grüße, world"
+    assert events[-1] == Finish("stop")
+
+
+async def test_an_identity_coded_stream_is_read_as_it_arrives():
+    handler = sse_handler(chunk({"content": "a"}) + chunk({}, "stop"), headers={**SSE, "content-encoding": "identity"})
+
+    assert text_of(await run(handler)) == "a"
 
 
 async def test_a_connection_dropped_mid_body_is_a_stream_cut():

@@ -334,6 +334,9 @@ RUN_MAX_CONCURRENT_PER_USER = env_int("RUN_MAX_CONCURRENT_PER_USER", 4)
 # rate limit) comes from this process's memos: a change made in this process applies at once,
 # one made by another server process within this many seconds. 0: every run asks the database.
 RUN_START_MEMO_SECONDS = env_float("RUN_START_MEMO_SECONDS", 5.0)
+# A user's branch that ran in the last this many seconds has those memos read again in the
+# background before they run out, so the next run there does not wait for the database. 0: off.
+RUN_START_WARM_SECONDS = env_float("RUN_START_WARM_SECONDS", 600.0)
 # Compare asks to confirm a run whose worst case (every model writing max tokens) costs more (USD).
 RUN_CONFIRM_USD = env_float("RUN_CONFIRM_USD", 0.50)
 # Limits per Compare socket: frames a client may send per second (a burst of twice that),

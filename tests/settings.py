@@ -22,3 +22,6 @@ WHITENOISE_USE_FINDERS = True
 # simulator's free port is added per test (tests/conftest.py). Set here, not in the
 # environment, so the servers tests start in demo mode allow their own simulator.
 GATEWAY_ALLOWED_HOSTS = ["127.0.0.1:9", "127.0.0.1:8001"]
+# No background reads keeping run starts warm (compare.runs.keep_warm): a test's event loop
+# ends with the test. tests/compare/test_run_start.py turns it on where it is tested.
+RUN_START_WARM_SECONDS = 0

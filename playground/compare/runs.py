@@ -10,6 +10,7 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -266,14 +267,17 @@ async def prepare_run(user, request: RunRequest) -> PreparedRun:
         else:
             if runner_refresh_due(user, request.branch_code):
                 _refresh_in_background(user, request.branch_code)
+            keep_warm(user, request.branch_code)
             return prepared
     reading = _cold_starts[user.pk] = asyncio.Event()
     try:
-        return await _on_run_start_thread(_prepare_run, user, request)
+        prepared = await _on_run_start_thread(_prepare_run, user, request)
     finally:
         reading.set()
         if _cold_starts.get(user.pk) is reading:
             del _cold_starts[user.pk]
+    keep_warm(user, request.branch_code)
+    return prepared
 
 
 async def _on_run_start_thread(function, *args):
@@ -323,6 +327,63 @@ def _refresh_in_background(user, branch_code):
     task = asyncio.ensure_future(refresh())
     _refresh_tasks.add(task)
     task.add_done_callback(_refresh_tasks.discard)
+
+
+class _WarmKeeper:
+    """The branches of this event loop's users that ran lately, and the task keeping their
+    run starts warm (see `keep_warm`)."""
+
+    def __init__(self) -> None:
+        self.last_runs: dict[tuple[int, str], tuple[object, float]] = {}  # (user pk, branch) -> (user, monotonic)
+        self.task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        while self.last_runs:
+            await asyncio.sleep(settings.RUN_START_MEMO_SECONDS / 4)
+            now = time.monotonic()
+            for key, (user, last) in list(self.last_runs.items()):
+                branch_code = key[1]
+                if now - last > settings.RUN_START_WARM_SECONDS:
+                    del self.last_runs[key]
+                elif key not in _refreshing and (
+                    runner_refresh_due(user, branch_code) or not runner_memoised(user, branch_code)
+                ):
+                    await self.read_again(key, user)
+
+    async def read_again(self, key: tuple[int, str], user) -> None:
+        _refreshing.add(key)
+        try:
+            await _on_run_start_thread(_read_memos_again, user, key[1])
+        except (PermissionDenied, Http404):
+            self.last_runs.pop(key, None)  # refused now: the next run start asks, and is refused
+        except Exception:
+            log.warning("Could not keep a run start's memos warm", exc_info=True)
+        finally:
+            _refreshing.discard(key)
+
+
+_keepers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WarmKeeper]" = weakref.WeakKeyDictionary()
+
+
+def keep_warm(user, branch_code: str) -> None:
+    """Keep this user's run starts on this branch warm for RUN_START_WARM_SECONDS.
+
+    The memos last RUN_START_MEMO_SECONDS, and people run again after reading the answers,
+    mostly later than that: each such run would start cold, its first token (and those of the
+    user's other runs starting then) waiting for the database, 9-42 ms at ten runs starting
+    together on a 2-core machine (docs/benchmarks.md). So a user's branch that ran lately has
+    its memos read again in the background once past half their time (looked at every quarter
+    of it), until it has not run for RUN_START_WARM_SECONDS; a grant refused meanwhile stops it.
+    """
+    if settings.RUN_START_WARM_SECONDS <= 0 or settings.RUN_START_MEMO_SECONDS <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    keeper = _keepers.get(loop)
+    if keeper is None:
+        keeper = _keepers[loop] = _WarmKeeper()
+    keeper.last_runs[(user.pk, branch_code)] = (user, time.monotonic())
+    if keeper.task is None or keeper.task.done():
+        keeper.task = loop.create_task(keeper.run())
 
 
 def _read_memos_again(user, branch_code):

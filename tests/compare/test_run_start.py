@@ -247,3 +247,52 @@ async def test_fresh_memos_are_not_read_again(alice, branch, hops):
     await runs.prepare_run(alice, request_for(branch))
     await settled_refreshes()
     assert hops == ["_prepare_run"]
+
+
+@pytest.fixture
+async def warm(settings):
+    """Memos of 0.4 s, and the event loop's keeper of warm run starts stopped at the end."""
+    settings.RUN_START_MEMO_SECONDS = 0.4
+    settings.RUN_START_WARM_SECONDS = 60
+    yield settings
+    keeper = runs._keepers.get(asyncio.get_running_loop())
+    if keeper is not None and keeper.task is not None:
+        keeper.task.cancel()
+
+
+@pytest.mark.parametrize(("keep_for", "cold_starts"), [(60, 1), (0, 2)])
+async def test_a_branch_that_ran_lately_starts_warm_past_the_memo_time(
+    alice, branch, hops, warm, keep_for, cold_starts
+):
+    warm.RUN_START_WARM_SECONDS = keep_for
+    await runs.prepare_run(alice, request_for(branch))
+    await asyncio.sleep(1.0)  # 2.5 times the memos' time, nothing run meanwhile
+
+    assert (await runs.prepare_run(alice, request_for(branch))).completions
+    assert hops.count("_prepare_run") == cold_starts
+    if keep_for:
+        assert "_read_memos_again" in hops  # in the background, before they ran out
+
+
+async def test_a_branch_that_has_not_run_for_the_warm_time_is_let_go(alice, branch, hops, warm):
+    warm.RUN_START_WARM_SECONDS = 0.3
+    await runs.prepare_run(alice, request_for(branch))
+    keeper = runs._keepers[asyncio.get_running_loop()]
+    await asyncio.wait_for(keeper.task, 5)  # it ends once no branch is kept
+
+    assert keeper.last_runs == {}
+    await asyncio.sleep(0.5)  # past the time of the last memos it read
+    await runs.prepare_run(alice, request_for(branch))
+    assert hops.count("_prepare_run") == 2  # cold again
+
+
+async def test_a_grant_revoked_elsewhere_stops_the_keeping_warm(bob, branch, hops, warm):
+    await runs.prepare_run(bob, request_for(branch))
+    await sync_to_async(remove_without_signals)(bob)
+    keeper = runs._keepers[asyncio.get_running_loop()]
+    await asyncio.wait_for(keeper.task, 5)  # its read refused the grant: nothing left to keep
+
+    assert keeper.last_runs == {}
+    assert "_read_memos_again" in hops
+    with pytest.raises(Http404):
+        await runs.prepare_run(bob, request_for(branch))

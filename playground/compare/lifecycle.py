@@ -35,7 +35,7 @@ from django.utils import timezone
 from gateway.client import GatewayError
 from playground.http import gateway_client
 
-from . import rendering, writes
+from . import rendering, runs, writes
 from .models import THIS_PROCESS, Completion, ServerProcess
 from .run_frame import prompt_text
 from .signals import completions_finished
@@ -268,6 +268,7 @@ async def shutdown(grace=None):
     tasks = [entry[0] for entry in _live.values()]
     if _task is not None:
         _task.cancel()
+    runs.stop_keeping_warm()
     for task in tasks:
         task.cancel()
     if tasks:

@@ -386,6 +386,13 @@ def keep_warm(user, branch_code: str) -> None:
         keeper.task = loop.create_task(keeper.run())
 
 
+def stop_keeping_warm() -> None:
+    """Stop this event loop's keeper of warm run starts (the server is shutting down)."""
+    keeper = _keepers.pop(asyncio.get_running_loop(), None)
+    if keeper is not None and keeper.task is not None:
+        keeper.task.cancel()
+
+
 def _read_memos_again(user, branch_code):
     with memo.refreshing():
         memo.refresh(runner_branch(user, branch_code))

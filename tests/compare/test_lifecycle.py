@@ -17,7 +17,7 @@ from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from playground.compare import lifecycle
+from playground.compare import lifecycle, runs
 from playground.compare.models import THIS_PROCESS, Completion, Run, ServerProcess
 from playground.usage.models import UsageDaily
 from playground.usage.rollup import record
@@ -214,7 +214,10 @@ def restore_lifecycle():
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_shutdown_writes_live_answers_interrupted_and_closes_the_socket(alice, branch, restore_lifecycle):
+async def test_shutdown_writes_live_answers_interrupted_and_closes_the_socket(
+    alice, branch, restore_lifecycle, settings
+):
+    settings.RUN_START_WARM_SECONDS = 60
     await sync_to_async(lifecycle.beat)()
     comm, _ = await connect(alice)
     await comm.send_json_to(run_frame(branch, ["gpt-5-mini", "claude-haiku-4-5"], SLOW))
@@ -226,7 +229,9 @@ async def test_shutdown_writes_live_answers_interrupted_and_closes_the_socket(al
             if frame["type"] == "delta" and frame.get("text"):
                 received[frame["completion"]] = received.get(frame["completion"], "") + frame["text"]
 
+    keeper = runs._keepers[asyncio.get_running_loop()]
     await lifecycle.shutdown(grace=5)
+    assert keeper.task.cancelled() or keeper.task.cancelling()  # no read keeps run starts warm now
 
     ends = {}
     while True:

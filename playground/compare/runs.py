@@ -341,6 +341,7 @@ class _WarmKeeper:
         while self.last_runs:
             await asyncio.sleep(settings.RUN_START_MEMO_SECONDS / 4)
             now = time.monotonic()
+            read: set[str] = set()  # branches whose team's memos were read in this round
             for key, (user, last) in list(self.last_runs.items()):
                 branch_code = key[1]
                 if now - last > settings.RUN_START_WARM_SECONDS:
@@ -348,12 +349,14 @@ class _WarmKeeper:
                 elif key not in _refreshing and (
                     runner_refresh_due(user, branch_code) or not runner_memoised(user, branch_code)
                 ):
-                    await self.read_again(key, user)
+                    # A team's prices, budgets and spend once a round, however many of its people ran.
+                    await self.read_again(key, user, branch_memos=branch_code not in read)
+                    read.add(branch_code)
 
-    async def read_again(self, key: tuple[int, str], user) -> None:
+    async def read_again(self, key: tuple[int, str], user, branch_memos: bool) -> None:
         _refreshing.add(key)
         try:
-            await _on_run_start_thread(_read_memos_again, user, key[1])
+            await _on_run_start_thread(_read_memos_again, user, key[1], branch_memos)
         except (PermissionDenied, Http404):
             self.last_runs.pop(key, None)  # refused now: the next run start asks, and is refused
         except Exception:
@@ -393,9 +396,12 @@ def stop_keeping_warm() -> None:
         keeper.task.cancel()
 
 
-def _read_memos_again(user, branch_code):
+def _read_memos_again(user, branch_code, branch_memos=True):
+    """The user's grant on the branch, and (`branch_memos`) the memos of the branch's team."""
     with memo.refreshing():
-        memo.refresh(runner_branch(user, branch_code))
+        branch = runner_branch(user, branch_code)
+        if branch_memos:
+            memo.refresh(branch)
 
 
 def close_run_start_connections():

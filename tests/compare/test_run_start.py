@@ -296,3 +296,29 @@ async def test_a_grant_revoked_elsewhere_stops_the_keeping_warm(bob, branch, hop
     assert "_read_memos_again" in hops
     with pytest.raises(Http404):
         await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_a_team_whose_people_ran_lately_has_its_memos_read_once_a_round(
+    alice, bob, branch, hops, warm, monkeypatch
+):
+    warm.RUN_START_MEMO_SECONDS = 5  # rounds 1.25 s apart
+    read = []
+    real = runs.memo.refresh
+    monkeypatch.setattr(runs.memo, "refresh", lambda branch: (read.append(branch.code), real(branch)))
+    await runs.prepare_run(alice, request_for(branch))
+    await runs.prepare_run(bob, request_for(branch))
+    read.clear()
+    both = asyncio.Event()
+    real_read_again = runs._WarmKeeper.read_again
+
+    async def read_again(self, key, user, branch_memos):
+        await real_read_again(self, key, user, branch_memos)
+        if hops.count("_read_memos_again") == 2:
+            both.set()
+
+    monkeypatch.setattr(runs._WarmKeeper, "read_again", read_again)
+    skip_ahead(monkeypatch, 3)  # both grants past half their time: the next round reads them
+    await asyncio.wait_for(both.wait(), 5)
+
+    assert read == [branch.code]  # the two grants read again, the team's memos once for both
+    assert access.runner_memoised(alice, str(branch.code)) and access.runner_memoised(bob, str(branch.code))

@@ -315,18 +315,30 @@ def _refresh_in_background(user, branch_code):
     async def refresh():
         try:
             await asyncio.sleep(REFRESH_DELAY)
-            await _on_run_start_thread(_read_memos_again, user, branch_code)
-        except (PermissionDenied, Http404):
-            pass  # refused now: the grant is dropped, and the next run start is refused
-        except Exception:
-            # Unreadable (the database away): the memos run out in time, and a run start then reads.
-            log.warning("Could not read a run start's memos again", exc_info=True)
-        finally:
+        except asyncio.CancelledError:
             _refreshing.discard(key)
+            raise
+        await _read_again(key, user)
 
     task = asyncio.ensure_future(refresh())
     _refresh_tasks.add(task)
     task.add_done_callback(_refresh_tasks.discard)
+
+
+async def _read_again(key: tuple[int, str], user, branch_memos: bool = True) -> bool:
+    """Read a run start's memos again (`_read_memos_again`) on a run-start thread; False when
+    the grant is refused now: it is dropped, and the next run start is refused."""
+    _refreshing.add(key)
+    try:
+        await _on_run_start_thread(_read_memos_again, user, key[1], branch_memos)
+    except (PermissionDenied, Http404):
+        return False
+    except Exception:
+        # Unreadable (the database away): the memos run out in time, and a run start then reads.
+        log.warning("Could not read a run start's memos again", exc_info=True)
+    finally:
+        _refreshing.discard(key)
+    return True
 
 
 class _WarmKeeper:
@@ -354,15 +366,8 @@ class _WarmKeeper:
                     read.add(branch_code)
 
     async def read_again(self, key: tuple[int, str], user, branch_memos: bool) -> None:
-        _refreshing.add(key)
-        try:
-            await _on_run_start_thread(_read_memos_again, user, key[1], branch_memos)
-        except (PermissionDenied, Http404):
-            self.last_runs.pop(key, None)  # refused now: the next run start asks, and is refused
-        except Exception:
-            log.warning("Could not keep a run start's memos warm", exc_info=True)
-        finally:
-            _refreshing.discard(key)
+        if not await _read_again(key, user, branch_memos):
+            self.last_runs.pop(key, None)  # refused: nothing to keep warm
 
 
 _keepers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WarmKeeper]" = weakref.WeakKeyDictionary()

@@ -327,15 +327,16 @@ def _refresh_in_background(user, branch_code):
 
 async def _read_again(key: tuple[int, str], user, branch_memos: bool = True) -> bool:
     """Read a run start's memos again (`_read_memos_again`) on a run-start thread; False when
-    the grant is refused now: it is dropped, and the next run start is refused."""
+    that failed: the grant refused now (it is dropped, and the next run start is refused) or
+    the database unreadable (the memos run out in time, and a run start then reads)."""
     _refreshing.add(key)
     try:
         await _on_run_start_thread(_read_memos_again, user, key[1], branch_memos)
     except (PermissionDenied, Http404):
         return False
     except Exception:
-        # Unreadable (the database away): the memos run out in time, and a run start then reads.
         log.warning("Could not read a run start's memos again", exc_info=True)
+        return False
     finally:
         _refreshing.discard(key)
     return True
@@ -367,7 +368,9 @@ class _WarmKeeper:
 
     async def read_again(self, key: tuple[int, str], user, branch_memos: bool) -> None:
         if not await _read_again(key, user, branch_memos):
-            self.last_runs.pop(key, None)  # refused: nothing to keep warm
+            # Refused, or the database away (one warning, not one a round): the next run start
+            # reads, and keeps it warm again.
+            self.last_runs.pop(key, None)
 
 
 _keepers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WarmKeeper]" = weakref.WeakKeyDictionary()
@@ -381,7 +384,7 @@ def keep_warm(user, branch_code: str) -> None:
     user's other runs starting then) waiting for the database, 9-42 ms at ten runs starting
     together on a 2-core machine (docs/benchmarks.md). So a user's branch that ran lately has
     its memos read again in the background once past half their time (looked at every quarter
-    of it), until it has not run for RUN_START_WARM_SECONDS; a grant refused meanwhile stops it.
+    of it), until it has not run for RUN_START_WARM_SECONDS; a grant refused or a failed read stops it.
     """
     if settings.RUN_START_WARM_SECONDS <= 0 or settings.RUN_START_MEMO_SECONDS <= 0:
         return

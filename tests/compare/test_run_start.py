@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import Http404
 
 from playground.compare import run_frame, runs
@@ -296,6 +296,24 @@ async def test_a_grant_revoked_elsewhere_stops_the_keeping_warm(bob, branch, hop
     assert "_read_memos_again" in hops
     with pytest.raises(Http404):
         await runs.prepare_run(bob, request_for(branch))
+
+
+async def test_a_database_that_cannot_be_read_stops_the_keeping_warm_with_one_warning(
+    alice, branch, warm, monkeypatch, caplog
+):
+    await runs.prepare_run(alice, request_for(branch))
+
+    def unreadable(*args):
+        raise DatabaseError("the database is away")
+
+    monkeypatch.setattr(runs, "_read_memos_again", unreadable)
+    keeper = runs._keepers[asyncio.get_running_loop()]
+    await asyncio.wait_for(keeper.task, 5)  # one failed read: nothing left to keep
+
+    assert keeper.last_runs == {}
+    assert [r.message for r in caplog.records if r.name == "playground.compare.runs"] == [
+        "Could not read a run start's memos again"
+    ]
 
 
 async def test_a_team_whose_people_ran_lately_has_its_memos_read_once_a_round(

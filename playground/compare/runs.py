@@ -359,18 +359,19 @@ class _WarmKeeper:
                 branch_code = key[1]
                 if now - last > settings.RUN_START_WARM_SECONDS:
                     del self.last_runs[key]
-                elif key not in _refreshing and (
-                    runner_refresh_due(user, branch_code) or not runner_memoised(user, branch_code)
-                ):
-                    # A team's prices, budgets and spend once a round, however many of its people ran.
-                    await self.read_again(key, user, branch_memos=branch_code not in read)
+                    continue
+                due = runner_refresh_due(user, branch_code) or not runner_memoised(user, branch_code)
+                # A team's prices, budgets and spend once a round, however many of its people ran.
+                if due and key not in _refreshing and await self.read_again(key, user, branch_code not in read):
                     read.add(branch_code)
 
-    async def read_again(self, key: tuple[int, str], user, branch_memos: bool) -> None:
-        if not await _read_again(key, user, branch_memos):
-            # Refused, or the database away (one warning, not one a round): the next run start
-            # reads, and keeps it warm again.
-            self.last_runs.pop(key, None)
+    async def read_again(self, key: tuple[int, str], user, branch_memos: bool) -> bool:
+        if await _read_again(key, user, branch_memos):
+            return True
+        # Refused, or the database away (one warning, not one a round): the next run start
+        # reads, and keeps it warm again.
+        self.last_runs.pop(key, None)
+        return False
 
 
 _keepers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WarmKeeper]" = weakref.WeakKeyDictionary()

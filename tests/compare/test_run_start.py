@@ -330,9 +330,10 @@ async def test_a_team_whose_people_ran_lately_has_its_memos_read_once_a_round(
     real_read_again = runs._WarmKeeper.read_again
 
     async def read_again(self, key, user, branch_memos):
-        await real_read_again(self, key, user, branch_memos)
+        done = await real_read_again(self, key, user, branch_memos)
         if hops.count("_read_memos_again") == 2:
             both.set()
+        return done
 
     monkeypatch.setattr(runs._WarmKeeper, "read_again", read_again)
     skip_ahead(monkeypatch, 3)  # both grants past half their time: the next round reads them
